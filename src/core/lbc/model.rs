@@ -1,0 +1,72 @@
+//! What the LBC builds for one Service or IngressGroup: the "model" layer, before any AWS call.
+//! Shared by the Service (NLB) and Ingress (ALB) builders.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::world::{NetworkingRule, Rule, Tags};
+
+/// Placeholder for the managed SG's id before it exists (the vectors' `$managed_sg`).
+pub const MANAGED_SG_TOKEN: &str = "$managed_sg";
+/// Placeholder for the shared backend SG's id when it does not exist yet.
+pub const BACKEND_SG_TOKEN: &str = "$backend_sg";
+
+/// The frontend SG decision (lbc-semantics §4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Frontend {
+    /// The LBC creates and owns one SG for this LB.
+    Managed(ManagedSg),
+    /// User-supplied SGs (resolved ids, resolver order).
+    Custom(Vec<String>),
+    /// No SGs at all: an NLB on the legacy path.
+    None,
+}
+
+/// The desired managed frontend SG.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ManagedSg {
+    pub name: String,
+    pub description: String,
+    /// Model tags (default tags + annotation tags); tracking tags are added at deploy time.
+    pub tags: Tags,
+    /// Inbound rules in the LBC's generation order (may contain duplicates; identity collapses them).
+    pub ingress_rules: Vec<Rule>,
+}
+
+/// One target group as modelled (only the fields that decide SG rules).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetGroupModel {
+    /// `instance` or `ip`.
+    pub target_type: String,
+    /// NodePort (instance) or targetPort (ip; may be a named port).
+    pub port: crate::world::IntOrString,
+    /// `TCP`, `UDP`, `TCP_UDP`, `TLS`, `HTTP`, `HTTPS`, …
+    pub protocol: String,
+    pub ip_address_type: String,
+    /// `traffic-port` or a number as text.
+    pub health_check_port: String,
+    /// The backing Service (`ns/name`) and its port as referenced.
+    pub service: crate::world::ObjKey,
+    pub service_port: crate::world::IntOrString,
+}
+
+/// The model of one stack (a Service's NLB or an IngressGroup's ALB).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StackModel {
+    pub frontend: Frontend,
+    /// SGs the LB gets, in order; [`MANAGED_SG_TOKEN`] stands for the managed SG.
+    pub lb_security_groups: Vec<String>,
+    /// Whether this stack needs the shared backend SG.
+    pub backend_sg_allocated: bool,
+    /// The source SG of target rules, if any.
+    pub rule_source_sg: Option<String>,
+    pub scheme: String,
+    pub ip_address_type: String,
+    /// `EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic` (`on`/`off`), when managed.
+    pub private_link_enforcement: Option<String>,
+    /// By LBC target-group resource id (`ns/svc:port`, `ns/ing-svc:port`).
+    pub target_groups: BTreeMap<String, TargetGroupModel>,
+    /// By the same id; `None` = the TGB gets no networking (the LBC manages no rules for it).
+    pub tgb_networking: BTreeMap<String, Option<Vec<NetworkingRule>>>,
+}

@@ -1,0 +1,3 @@
+//! The sans-IO core: plain data in, plain data out. No tokio, no clients, no terminal.
+
+pub mod lbc;

@@ -1,0 +1,6 @@
+//! lbsg: who can reach a Service behind the AWS Load Balancer Controller, through which
+//! security group, and why a rule is missing.
+#![forbid(unsafe_code)]
+
+pub mod core;
+pub mod world;
