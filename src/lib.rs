@@ -2,5 +2,6 @@
 //! security group, and why a rule is missing.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod core;
 pub mod world;

@@ -1,3 +1,40 @@
+//! lbsg: parse the command line, set up logging, dispatch. Nothing else lives here.
 #![forbid(unsafe_code)]
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use lbsg::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "lbsg", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Some(Command::Man) => {
+            let man = clap_mangen::Man::new(Cli::command());
+            match man.render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("lbsg man: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        other => {
+            let what = match other {
+                None => "the TUI",
+                Some(Command::Audit(_)) => "audit",
+                Some(Command::Graph(_)) => "graph",
+                Some(Command::Plan(_)) => "plan",
+                Some(Command::Apply(_)) => "apply",
+                Some(Command::Snapshot(_)) => "snapshot",
+                Some(Command::Completions { .. } | Command::Man) => "this command",
+            };
+            eprintln!("lbsg: {what} is not built yet in this version; nothing was done.");
+            ExitCode::from(2)
+        }
+    }
+}
