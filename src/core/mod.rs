@@ -1,3 +1,4 @@
 //! The sans-IO core: plain data in, plain data out. No tokio, no clients, no terminal.
 
 pub mod lbc;
+pub mod plan;

@@ -346,3 +346,31 @@ pub struct AwsSide {
     /// Per target group ARN; a TG absent from the map has unknown health.
     pub target_health: Section<BTreeMap<String, Vec<TargetHealth>>>,
 }
+
+impl Rule {
+    /// `tcp 443`, `tcp 30000-32767`, `icmp 3/4`, `all traffic`: the protocol and ports part.
+    pub fn ports_text(&self) -> String {
+        match (self.protocol.as_str(), self.from_port, self.to_port) {
+            ("-1", _, _) => "all traffic".to_string(),
+            ("icmp" | "icmpv6", Some(-1), _) | ("icmp" | "icmpv6", None, _) => {
+                format!("{} all", self.protocol)
+            }
+            ("icmp" | "icmpv6", Some(t), Some(-1)) => format!("{} type {t}", self.protocol),
+            ("icmp" | "icmpv6", Some(t), Some(c)) => format!("{} type {t} code {c}", self.protocol),
+            (p, Some(f), Some(t)) if f == t => format!("{p} {f}"),
+            (p, Some(0), Some(65535)) => format!("{p} all ports"),
+            (p, Some(f), Some(t)) => format!("{p} {f}-{t}"),
+            (p, _, _) => format!("{p} (no ports)"),
+        }
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} from {}", self.ports_text(), self.source)?;
+        if !self.description.is_empty() {
+            write!(f, " ({:?})", self.description)?;
+        }
+        Ok(())
+    }
+}
