@@ -154,3 +154,20 @@ impl Plan {
 pub fn new_sg_placeholder(name: &str) -> String {
     format!("$new:{name}")
 }
+
+/// What a sink did with a plan: which changes (by index into `plan.changes`) were applied,
+/// which one failed and why, and which were never attempted. Nothing is ever half-reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ApplyReport {
+    pub applied: Vec<usize>,
+    pub failed: Option<(usize, String)>,
+    pub not_attempted: Vec<usize>,
+    /// Real ids of the security groups the plan created, by placeholder.
+    pub created: BTreeMap<String, String>,
+}
+
+impl ApplyReport {
+    pub fn is_complete(&self) -> bool {
+        self.failed.is_none() && self.not_attempted.is_empty()
+    }
+}
