@@ -119,6 +119,8 @@ pub struct Change {
     pub risk: Risk,
     /// The Service/Ingress(-group) whose reconcile makes this change, if any.
     pub stack: Option<String>,
+    /// The LBC would make this change even without the edit (drift already pending).
+    pub pending: bool,
 }
 
 /// Something the LBC would fail on, or a quota the result would break.

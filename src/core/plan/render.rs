@@ -65,6 +65,9 @@ pub fn render_text(world: &World, plan: &Plan, exposure: &[String]) -> String {
             owner_text(first.owner)
         );
         for c in changes {
+            if c.pending {
+                out.push_str("      (already pending: the LBC would do this without the edit)\n");
+            }
             render_change(world, c, &mut out);
         }
         out.push('\n');
