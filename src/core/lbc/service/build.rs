@@ -117,6 +117,7 @@ pub fn build_service_model(ctx: &ServiceCtx<'_>, svc: &Service) -> Result<StackM
 mod tests {
     use super::*;
     use crate::core::lbc::model::{BACKEND_SG_TOKEN, Frontend};
+    use crate::core::lbc::service::test_service;
     use crate::world::{IntOrString, ServicePort};
 
     /// A resolver that must not be reached.
@@ -128,11 +129,7 @@ mod tests {
     }
 
     fn svc(ann: &[(&str, &str)], ports: &[(i32, &str)]) -> Service {
-        let mut s = Service::default();
-        s.meta.namespace = "ns".into();
-        s.meta.name = "web".into();
-        s.spec.type_ = "LoadBalancer".into();
-        s.spec.ports = ports
+        let ports = ports
             .iter()
             .map(|(n, proto)| ServicePort {
                 name: Some(format!("{proto}-{n}")),
@@ -142,12 +139,7 @@ mod tests {
                 node_port: Some(30000 + n),
             })
             .collect();
-        for (k, v) in ann {
-            s.meta
-                .annotations
-                .insert(format!("service.beta.kubernetes.io/{k}"), (*v).to_string());
-        }
-        s
+        test_service(ann, ports)
     }
 
     fn build(

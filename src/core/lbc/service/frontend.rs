@@ -132,15 +132,10 @@ pub fn managed_sg(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::lbc::service::test_service;
 
     fn with_ann(kv: &[(&str, &str)]) -> Service {
-        let mut s = Service::default();
-        for (k, v) in kv {
-            s.meta
-                .annotations
-                .insert(format!("service.beta.kubernetes.io/{k}"), (*v).to_string());
-        }
-        s
+        test_service(kv, vec![])
     }
 
     fn tag(t: &Result<Tags, String>, k: &str) -> Option<String> {

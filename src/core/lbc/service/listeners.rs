@@ -187,6 +187,7 @@ impl ListenerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::lbc::service::test_service;
 
     fn port(name: &str, n: i32, proto: &str) -> ServicePort {
         ServicePort {
@@ -199,14 +200,7 @@ mod tests {
     }
 
     fn svc(ann: &[(&str, &str)], ports: Vec<ServicePort>) -> Service {
-        let mut s = Service::default();
-        s.spec.ports = ports;
-        for (k, v) in ann {
-            s.meta
-                .annotations
-                .insert(format!("service.beta.kubernetes.io/{k}"), (*v).to_string());
-        }
-        s
+        test_service(ann, ports)
     }
 
     fn protos(cfg: &ControllerConfig, s: &Service) -> Result<Vec<(i32, String, String)>, String> {

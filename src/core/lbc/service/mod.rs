@@ -56,3 +56,20 @@ pub const TRAFFIC_PORT: &str = "traffic-port";
 pub(crate) fn is_traffic_port(p: &IntOrString) -> bool {
     matches!(p, IntOrString::Str(s) if s == TRAFFIC_PORT)
 }
+
+/// Test fixture: a `LoadBalancer` Service `ns/web` with the given annotation suffixes and ports.
+#[cfg(test)]
+pub(crate) fn test_service(ann: &[(&str, &str)], ports: Vec<ServicePort>) -> Service {
+    let mut s = Service::default();
+    s.meta.namespace = "ns".into();
+    s.meta.name = "web".into();
+    s.spec.type_ = "LoadBalancer".into();
+    s.spec.ports = ports;
+    for (k, v) in ann {
+        s.meta.annotations.insert(
+            format!("{}{k}", super::annotations::SVC_PREFIX),
+            (*v).to_string(),
+        );
+    }
+    s
+}

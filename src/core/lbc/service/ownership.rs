@@ -42,16 +42,12 @@ pub fn is_lbc_service(cfg: &ControllerConfig, svc: &Service) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::lbc::service::test_service;
 
     fn svc(ann: &[(&str, &str)], class: Option<&str>, type_: &str) -> Service {
-        let mut s = Service::default();
+        let mut s = test_service(ann, vec![]);
         s.spec.type_ = type_.into();
         s.spec.load_balancer_class = class.map(String::from);
-        for (k, v) in ann {
-            s.meta
-                .annotations
-                .insert(format!("service.beta.kubernetes.io/{k}"), (*v).to_string());
-        }
         s
     }
 

@@ -260,19 +260,10 @@ pub fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::lbc::service::test_service;
 
     fn svc(ann: &[(&str, &str)], ports: Vec<ServicePort>) -> Service {
-        let mut s = Service::default();
-        s.meta.namespace = "ns".into();
-        s.meta.name = "web".into();
-        s.spec.type_ = "LoadBalancer".into();
-        s.spec.ports = ports;
-        for (k, v) in ann {
-            s.meta
-                .annotations
-                .insert(format!("service.beta.kubernetes.io/{k}"), (*v).to_string());
-        }
-        s
+        test_service(ann, ports)
     }
 
     fn port(name: &str, n: i32, target: IntOrString, node: Option<i32>) -> ServicePort {
