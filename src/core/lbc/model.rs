@@ -65,6 +65,8 @@ pub struct StackModel {
     pub ip_address_type: String,
     /// `EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic` (`on`/`off`), when managed.
     pub private_link_enforcement: Option<String>,
+    /// Listener protocol by listener port (`TCP`, `UDP`, `TCP_UDP`, `TLS`, `QUIC`, …).
+    pub listeners: BTreeMap<i32, String>,
     /// By LBC target-group resource id (`ns/svc:port`, `ns/ing-svc:port`).
     pub target_groups: BTreeMap<String, TargetGroupModel>,
     /// By the same id; `None` = the TGB gets no networking (the LBC manages no rules for it).
