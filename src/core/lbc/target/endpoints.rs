@@ -253,10 +253,10 @@ pub fn ready_pods<'w>(
     });
     for slice in slices {
         for port in &slice.ports {
-            if let Some(name) = svc_port.name.as_deref().filter(|n| !n.is_empty()) {
-                if port.name.as_deref() != Some(name) {
-                    continue;
-                }
+            // an unnamed service port takes every slice port
+            let wanted = svc_port.name.as_deref().filter(|n| !n.is_empty());
+            if wanted.is_some_and(|name| port.name.as_deref() != Some(name)) {
+                continue;
             }
             for ep in &slice.endpoints {
                 let (Some(pod_ref), false) = (&ep.pod, ep.addresses.is_empty()) else {

@@ -119,14 +119,15 @@ impl NetworkingState {
     }
 
     /// `AttemptGarbageCollection`: `None` while some binding with networking is not computed;
-    /// otherwise the endpoint SGs to reconcile to "no LBC rules" — the cluster-tagged SGs of the
-    /// VPC (`discovered`) plus those this process wrote to, minus those still receiving rules.
+    /// otherwise each endpoint SG to reconcile with the rules it should keep — none: the
+    /// cluster-tagged SGs of the VPC (`discovered`) plus those this process wrote to, minus
+    /// those still receiving rules, lose every LBC-owned rule.
     pub fn attempt_gc(
         &mut self,
         tgbs_with_networking: &BTreeSet<String>,
         discovered: &BTreeSet<String>,
         restricted: bool,
-    ) -> Option<BTreeSet<String>> {
+    ) -> Option<BTreeMap<String, Vec<Rule>>> {
         if !self.consolidate(tgbs_with_networking) {
             return None;
         }
@@ -136,7 +137,7 @@ impl NetworkingState {
             self.tracked_sgs
                 .iter()
                 .filter(|sg| !used.contains_key(*sg))
-                .cloned()
+                .map(|sg| (sg.clone(), Vec::new()))
                 .collect(),
         )
     }
@@ -204,7 +205,10 @@ mod tests {
         st.record("ns/b", None);
         assert_eq!(
             st.attempt_gc(&with_net, &discovered, true),
-            Some(["sg-2".to_string(), "sg-3".to_string()].into())
+            Some(BTreeMap::from([
+                ("sg-2".to_string(), vec![]),
+                ("sg-3".to_string(), vec![])
+            ]))
         );
     }
 }

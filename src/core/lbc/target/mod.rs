@@ -25,7 +25,9 @@ use super::model::{StackModel, TargetGroupModel};
 pub use aggregate::aggregate;
 pub use desired::{TargetRules, TgbOutcome, cluster_tgbs, desired_target_rules, target_sg_changes};
 pub use endpoints::{EndpointEni, TargetEndpoints, resolve_endpoint_enis};
-pub use gc::{NetworkingState, TargetSgChanges, is_lbc_managed, reconcile_target_sg};
+pub use gc::{
+    NetworkingState, TargetSgChanges, description_is_managed, is_lbc_managed, reconcile_target_sg,
+};
 pub use permissions::{numeric_ports, permissions_for};
 pub use select::select_target_sg;
 
@@ -36,6 +38,8 @@ pub const TGB_LABEL_VALUE: &str = "shared";
 /// The description of every rule the LBC puts on a target SG (§11.13), which is also the
 /// selector of the rules it may revoke there (§8.5).
 pub const SHARED_RULE_DESCRIPTION: &str = "elbv2.k8s.aws/targetGroupBinding=shared";
+/// The label selector the LBC passes when reconciling target SGs (same text as the description).
+pub const PERMISSION_SELECTOR: &str = SHARED_RULE_DESCRIPTION;
 
 /// Why a binding's target rules could not be computed.
 #[derive(Debug, Clone, PartialEq, Eq)]
