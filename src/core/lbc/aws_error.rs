@@ -87,6 +87,7 @@ impl fmt::Display for AwsError {
 impl std::error::Error for AwsError {}
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 mod tests {
     use super::*;
 

@@ -77,6 +77,58 @@ pub fn plan_backend_sg(
     })
 }
 
+/// One AWS call of carrying out a [`BackendSgPlan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendSgCall {
+    CreateTags { id: String, tags: Tags },
+    DeleteTags { id: String, tags: Tags },
+    CreateSecurityGroup(CreateBackendSg),
+}
+
+impl BackendSgPlan {
+    /// The calls the plan makes, in the LBC's order.
+    pub fn calls(&self) -> Vec<BackendSgCall> {
+        match self {
+            BackendSgPlan::Explicit(_) => Vec::new(),
+            BackendSgPlan::Existing { id, tags } => {
+                let mut calls = Vec::new();
+                if !tags.create.is_empty() {
+                    calls.push(BackendSgCall::CreateTags {
+                        id: id.clone(),
+                        tags: tags.create.clone(),
+                    });
+                }
+                if !tags.delete.is_empty() {
+                    calls.push(BackendSgCall::DeleteTags {
+                        id: id.clone(),
+                        tags: tags.delete.clone(),
+                    });
+                }
+                calls
+            }
+            BackendSgPlan::Create(req) => vec![BackendSgCall::CreateSecurityGroup(req.clone())],
+        }
+    }
+
+    /// Carry the plan out: `call` answers each call (`CreateSecurityGroup` with the new id).
+    /// The first failure stops and is the error. Returns the backend SG id.
+    pub fn execute(
+        &self,
+        mut call: impl FnMut(&BackendSgCall) -> Result<Option<String>, AwsError>,
+    ) -> Result<String, AwsError> {
+        let mut id = match self {
+            BackendSgPlan::Explicit(id) | BackendSgPlan::Existing { id, .. } => id.clone(),
+            BackendSgPlan::Create(_) => String::new(),
+        };
+        for c in self.calls() {
+            if let Some(created) = call(&c)? {
+                id = created;
+            }
+        }
+        Ok(id)
+    }
+}
+
 /// The kinds of resource that can need the backend SG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ResourceKind {
@@ -150,6 +202,13 @@ pub enum ReleaseDecision {
     Delete(String),
 }
 
+/// A release decision and whether reaching it read the cluster listings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    pub decision: ReleaseDecision,
+    pub listed_cluster: bool,
+}
+
 /// The provider's memory: the SG it auto-created and, per processed resource, whether it needs
 /// the backend SG.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -180,20 +239,27 @@ impl BackendSgTracker {
         kind: ResourceKind,
         inactive: &[ObjKey],
         cluster: &ClusterListing,
-    ) -> Result<ReleaseDecision, String> {
+    ) -> Result<Release, String> {
         if !self.explicit.is_empty() {
-            return Ok(ReleaseDecision::NotOwned);
+            return Ok(Release {
+                decision: ReleaseDecision::NotOwned,
+                listed_cluster: false,
+            });
         }
         for r in inactive {
             self.tracked.insert((kind, r.clone()), false);
         }
+        let listed_cluster = !self.tracked.values().any(|needed| *needed);
         let decision = self.decide(cluster);
         for r in inactive {
             if self.tracked.get(&(kind, r.clone())) == Some(&false) {
                 self.tracked.remove(&(kind, r.clone()));
             }
         }
-        decision
+        Ok(Release {
+            decision: decision?,
+            listed_cluster,
+        })
     }
 
     fn decide(&self, cluster: &ClusterListing) -> Result<ReleaseDecision, String> {
@@ -219,11 +285,6 @@ impl BackendSgTracker {
         })
     }
 
-    /// Whether [`Self::release`] would read the cluster listings (no tracked resource needs the SG).
-    pub fn needs_listing(&self) -> bool {
-        self.explicit.is_empty() && !self.tracked.values().any(|v| *v)
-    }
-
     /// Delete the SG with the backend-SG retry policy; on success it is forgotten.
     pub fn delete(&mut self, attempt: impl FnMut() -> Result<(), AwsError>) -> DeleteOutcome {
         let out = run_sg_delete(BACKEND_SG_DELETE, attempt);
@@ -235,6 +296,7 @@ impl BackendSgTracker {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 mod tests {
     use super::*;
 
@@ -274,9 +336,10 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            d,
+            d.decision,
             ReleaseDecision::NeededBy(ResourceKind::Service, a.clone())
         );
+        assert!(!d.listed_cluster);
         assert_eq!(t.tracked.len(), 1);
         let d = t
             .release(
@@ -285,7 +348,8 @@ mod tests {
                 &ClusterListing::default(),
             )
             .unwrap();
-        assert_eq!(d, ReleaseDecision::Delete("sg-auto".into()));
+        assert_eq!(d.decision, ReleaseDecision::Delete("sg-auto".into()));
+        assert!(d.listed_cluster);
         assert!(t.tracked.is_empty());
     }
 
@@ -294,12 +358,12 @@ mod tests {
         let l = listing(ResourceKind::Gateway, &[("ns/gw", "gateway.k8s.aws/alb")]);
         let mut t = tracker();
         assert_eq!(
-            t.release(ResourceKind::Ingress, &[], &l).unwrap(),
+            t.release(ResourceKind::Ingress, &[], &l).unwrap().decision,
             ReleaseDecision::Delete("sg-auto".into())
         );
         t.gateway_check = true;
         assert!(matches!(
-            t.release(ResourceKind::Ingress, &[], &l).unwrap(),
+            t.release(ResourceKind::Ingress, &[], &l).unwrap().decision,
             ReleaseDecision::Unprocessed(ResourceKind::Gateway, _)
         ));
     }
@@ -309,7 +373,8 @@ mod tests {
         let mut t = BackendSgTracker::default();
         assert_eq!(
             t.release(ResourceKind::Ingress, &[], &ClusterListing::default())
-                .unwrap(),
+                .unwrap()
+                .decision,
             ReleaseDecision::NotOwned
         );
     }
@@ -320,10 +385,31 @@ mod tests {
             Err(AwsError::api("InvalidGroup.NotFound", ""))
         })
         .unwrap();
-        let BackendSgPlan::Create(c) = plan else {
+        let BackendSgPlan::Create(c) = &plan else {
             panic!("expected create")
         };
         assert_eq!(c.name, "k8s-traffic-testCluster-411a1bcdb1");
         assert_eq!(c.tags.len(), 2);
+        assert_eq!(
+            plan.execute(|_| Ok(Some("sg-new".into()))),
+            Ok("sg-new".into())
+        );
+    }
+
+    #[test]
+    fn existing_sg_tag_sync_stops_at_the_first_failure() {
+        let existing = ExistingBackendSg {
+            id: "sg-1".into(),
+            tags: Tags::from([("stale".to_string(), "x".to_string())]),
+        };
+        let plan = plan_backend_sg("", "c", "vpc", &Tags::new(), || Ok(vec![existing])).unwrap();
+        assert_eq!(plan.calls().len(), 2);
+        let mut seen = 0;
+        let res = plan.execute(|_| {
+            seen += 1;
+            Err(AwsError::api("Boom", "no"))
+        });
+        assert_eq!(seen, 1);
+        assert_eq!(res.unwrap_err().to_string(), "api error Boom: no");
     }
 }

@@ -111,6 +111,8 @@ pub enum FlagValue {
     Str(String),
     List(Vec<String>),
     Map(Vec<(String, String)>),
+    /// Feature gates with their effective values.
+    Gates(Vec<(String, bool)>),
 }
 
 /// One SG-relevant flag with its value and where the value came from.
@@ -170,11 +172,11 @@ pub fn sg_flags(cfg: &ControllerConfig) -> Vec<FlagEntry> {
         ("ingress-class", FlagValue::Str(cfg.ingress_class.clone())),
         (
             "feature-gates",
-            FlagValue::Map(
+            FlagValue::Gates(
                 cfg.feature_gates
                     .0
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.to_string()))
+                    .map(|(k, v)| (k.clone(), *v))
                     .collect(),
             ),
         ),
@@ -190,6 +192,7 @@ pub fn sg_flags(cfg: &ControllerConfig) -> Vec<FlagEntry> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 mod tests {
     use super::*;
 

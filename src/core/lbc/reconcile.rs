@@ -224,9 +224,9 @@ impl IngressReconcile {
             (Phase::Describing, CallResult::Described(current)) => {
                 let diff = diff_rules(&self.desired, &current, |r| self.opts.ownership.owns(r));
                 let revoke = (!diff.revoke.is_empty() && !self.opts.authorize_only)
-                    .then(|| IngressCall::Revoke(diff.revoke));
+                    .then_some(IngressCall::Revoke(diff.revoke));
                 let authorize =
-                    (!diff.authorize.is_empty()).then(|| IngressCall::Authorize(diff.authorize));
+                    (!diff.authorize.is_empty()).then_some(IngressCall::Authorize(diff.authorize));
                 let calls: VecDeque<IngressCall> = if self.revoke_first {
                     revoke.into_iter().chain(authorize).collect()
                 } else {
@@ -381,6 +381,7 @@ pub fn run_sg_delete(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 mod tests {
     use super::*;
     use crate::world::{Source, Tags};

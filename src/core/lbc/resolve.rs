@@ -187,6 +187,7 @@ impl SgLookup for WorldLookup<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 mod tests {
     use super::*;
     use crate::world::SecurityGroup;

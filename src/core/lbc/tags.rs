@@ -322,6 +322,7 @@ pub fn backend_sg_tag_diff(cluster: &str, default_tags: &Tags, current: &Tags) -
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 mod tests {
     use super::*;
 

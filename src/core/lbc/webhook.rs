@@ -155,6 +155,7 @@ pub fn validate_ingress_class_params(params: &IngressClassParams) -> Result<(), 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 mod tests {
     use super::*;
 
