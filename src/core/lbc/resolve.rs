@@ -117,6 +117,14 @@ impl<L: SgLookup> LookupResolver<L> {
     }
 }
 
+impl<'a> LookupResolver<WorldLookup<'a>> {
+    /// Resolve against a loaded world, in the world's VPC (empty when unknown: then only SGs
+    /// with an unknown VPC match names).
+    pub fn for_world(world: &'a World) -> Self {
+        Self::new(WorldLookup::new(world), world.vpc_id().unwrap_or_default())
+    }
+}
+
 impl<L: SgLookup> SgResolver for LookupResolver<L> {
     fn resolve(&self, names_or_ids: &[String]) -> Result<Vec<String>, String> {
         resolve_names_or_ids(&self.lookup, &self.vpc_id, names_or_ids)
@@ -248,6 +256,21 @@ mod tests {
         assert_eq!(
             r.resolve(&toks(&["sg-1", "sg-1"])).unwrap_err(),
             "couldn't find all security groups: requested ids [sg-1, sg-1] but found [sg-1]"
+        );
+    }
+
+    #[test]
+    fn for_world_uses_the_world_vpc() {
+        let mut w = world(&[
+            ("sg-1", Some("web"), "vpc-a"),
+            ("sg-2", Some("web"), "vpc-b"),
+        ]);
+        w.cluster.vpc_id = Some("vpc-b".into());
+        assert_eq!(
+            LookupResolver::for_world(&w)
+                .resolve(&toks(&["web"]))
+                .unwrap(),
+            ["sg-2"]
         );
     }
 
