@@ -42,7 +42,7 @@ pub fn service_sg_name(cluster: &str, namespace: &str, name: &str, uid: &str) ->
 }
 
 /// The IngressGroup an Ingress belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub enum GroupId {
     /// No `group.name`: the group is the Ingress itself.
     Implicit { namespace: String, name: String },

@@ -172,12 +172,8 @@ pub fn ingress_backend_tags(
     Ok(merge_first_wins(&[&class_tags, &merged]))
 }
 
-/// The stack a managed resource belongs to; decides the tracking-tag prefix and stack id.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Stack {
-    Service(ObjKey),
-    Ingress(GroupId),
-}
+/// The stack a managed resource belongs to (defined with the model); the tag methods live here.
+pub use super::model::StackId as Stack;
 
 impl Stack {
     pub fn tag_prefix(&self) -> &'static str {

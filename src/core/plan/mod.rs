@@ -4,6 +4,8 @@
 pub mod apply;
 pub mod drift;
 pub mod edit;
+pub mod planner;
+pub mod quotas;
 pub mod render;
 
 use std::collections::BTreeMap;
@@ -14,6 +16,7 @@ use crate::world::{Rule, Tags};
 
 pub use drift::drift;
 pub use edit::{Edit, ResourceRef};
+pub use planner::{InvalidEdit, plan};
 
 /// Who makes a change happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
