@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use super::annotations::{Annotations, Kind};
-use super::naming::GroupId;
 use crate::world::{ControllerConfig, IngressClassParams, ObjKey, Tags};
 
 /// Tag every LBC-created resource carries: the cluster name.
