@@ -11,7 +11,7 @@ use crate::core::lbc::resolve::SgResolver;
 use crate::world::{ControllerConfig, Rule, Source};
 
 use super::Member;
-use super::merge::{ListenPortConfig, frontend_sg_tokens, group_tags};
+use super::merge::{ListenPortConfig, frontend_nlb_sg_tokens, frontend_sg_tokens, group_tags};
 
 /// `dualstack` and `dualstack-without-public-ipv4` ALBs get IPv6 rules.
 pub fn is_ipv6_supported(ip_address_type: &str) -> bool {
@@ -124,6 +124,19 @@ pub fn lb_security_groups(
     }
     out.lb_security_groups = lb;
     Ok(out)
+}
+
+/// SGs of the frontend NLB from `frontend-nlb-security-groups` (resolved); `None` = the NLB
+/// reuses the ALB's SG list (`pkg/ingress/model_build_frontend_nlb.go`).
+pub fn frontend_nlb_security_groups(
+    members: &[Member<'_>],
+    resolver: &dyn SgResolver,
+) -> Result<Option<Vec<String>>, String> {
+    let tokens = frontend_nlb_sg_tokens(members)?;
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    resolver.resolve(&tokens).map(Some)
 }
 
 #[cfg(test)]

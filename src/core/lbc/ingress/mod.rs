@@ -1,13 +1,15 @@
 //! The Ingress (ALB) path of the LBC (lbc-semantics §3.2, §4.2, §5.5, §7.1): which Ingresses the
 //! controller owns, how they form IngressGroups, and what one group's ALB model looks like.
 //!
-//! Layers, one file each: [`class`] (ownership), [`group`] (membership and order), [`merge`]
-//! (member settings merged across the group), [`frontend`] (LB SGs and managed SG rules),
-//! [`target_group`] (target groups), [`networking`] (TGB networking), [`model`] (the composition).
+//! Layers, one file each: [`class`] (ownership), [`group`] (membership and order),
+//! [`listen_port`] (one member's listener settings), [`merge`] (settings merged across the
+//! group), [`frontend`] (LB SGs and managed SG rules), [`target_group`] (target groups),
+//! [`networking`] (TGB networking), [`model`] (the composition).
 
 pub mod class;
 pub mod frontend;
 pub mod group;
+pub mod listen_port;
 pub mod merge;
 pub mod model;
 pub mod networking;
