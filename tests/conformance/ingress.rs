@@ -102,6 +102,9 @@ fn controller_from(c: &Value) -> (ControllerConfig, String) {
     }
     cfg.default_tags = string_map(c.get("default_tags").unwrap_or(&Value::Null));
     cfg.external_managed_tags = string_list(c.get("external_managed_tags").unwrap_or(&Value::Null));
+    if let Some(b) = bool_of(c, "enable_ip_target_type") {
+        cfg.feature_gates.0.insert("EnableIPTargetType".into(), b);
+    }
     if let Some(gates) = c.get("feature_gates").and_then(Value::as_object) {
         for (k, v) in gates {
             if let Some(b) = v.as_bool() {
@@ -330,15 +333,32 @@ fn model_ingress(v: &Vector) -> Result<(), String> {
         resolver: &resolver,
     };
     let group = group_from(v.input("group"));
+    // Former members still holding the group finalizer (`deleting` or `deletion_timestamp`).
+    let inactive: Vec<Ingress> = v
+        .input("inactive_members")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            let mut ing = ingress_from(m);
+            ing.meta.deleting = bool_of(m, "deleting").unwrap_or(false)
+                || m.get("deletion_timestamp").is_some_and(|t| !t.is_null());
+            ing
+        })
+        .collect();
+    let inactive_refs: Vec<&Ingress> = inactive.iter().collect();
     let refs: Vec<&Ingress> = ingresses.iter().collect();
-    let outcome = ingress::group::sort_members(&refs).and_then(|order| {
-        let by_key: BTreeMap<ObjKey, &Ingress> = refs.iter().map(|i| (i.meta.key(), *i)).collect();
-        let sorted: Vec<&Ingress> = order
-            .iter()
-            .filter_map(|k| by_key.get(k).copied())
-            .collect();
-        ingress::build_ingress_model(&ctx, &group, &sorted).map(|m| model_to(&m))
-    });
+    let outcome = ingress::group::check_inactive_members(&inactive_refs)
+        .and_then(|()| ingress::group::sort_members(&refs))
+        .and_then(|order| {
+            let by_key: BTreeMap<ObjKey, &Ingress> =
+                refs.iter().map(|i| (i.meta.key(), *i)).collect();
+            let sorted: Vec<&Ingress> = order
+                .iter()
+                .filter_map(|k| by_key.get(k).copied())
+                .collect();
+            ingress::build_ingress_model(&ctx, &group, &sorted).map(|m| model_to(&m))
+        });
     check_error(v, &outcome)
 }
 

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::core::lbc::annotations::{Annotations, Kind};
 use crate::core::lbc::naming::GroupId;
+use crate::world::controller::parse_go_bool;
 use crate::world::{ControllerConfig, Ingress, IngressClass, IngressClassParams, ObjKey};
 
 use super::class::{ClassMatch, classify};
@@ -27,6 +28,9 @@ const MAX_GROUP_NAME_LEN: usize = 63;
 pub struct GroupMembers {
     /// Active members in the LBC's order (by name when `error` is set, since the LBC has none).
     pub members: Vec<ObjKey>,
+    /// Ingresses that still hold the group's finalizer but are no longer members (left the
+    /// group, or being deleted); see [`check_inactive_members`].
+    pub inactive: Vec<ObjKey>,
     /// Why the LBC cannot load (hence cannot reconcile) this group at all.
     pub error: Option<String>,
 }
@@ -99,6 +103,28 @@ fn finalizer_groups(ing: &Ingress) -> Vec<GroupId> {
         .collect()
 }
 
+/// A deleted former member with `deletion_protection.enabled=true` in its
+/// `load-balancer-attributes` stops the whole group from being built (`model_builder.go` run).
+pub fn check_inactive_members(inactive: &[&Ingress]) -> Result<(), String> {
+    for ing in inactive.iter().filter(|i| i.meta.deleting) {
+        let ann = Annotations::new(Kind::Ingress, &ing.meta.annotations);
+        let attrs = ann
+            .string_map("load-balancer-attributes")?
+            .unwrap_or_default();
+        if let Some(raw) = attrs.get("deletion_protection.enabled") {
+            let enabled = parse_go_bool(raw)
+                .ok_or_else(|| format!("strconv.ParseBool: parsing {raw:?}: invalid syntax"))?;
+            if enabled {
+                return Err(format!(
+                    "deletion_protection is enabled, cannot delete the ingress: {}",
+                    ing.meta.name
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `group.order` of a member, validated.
 pub fn group_order(ing: &Ingress) -> Result<i32, String> {
     let key = format!("{}/{}", ing.meta.namespace, ing.meta.name);
@@ -162,6 +188,16 @@ pub fn load_ingress_groups(
     let mut out: BTreeMap<GroupId, GroupMembers> = BTreeMap::new();
     for (g, e) in errors {
         out.entry(g).or_default().error = Some(e);
+    }
+    for ing in ingresses.values() {
+        for g in finalizer_groups(ing) {
+            let is_active = active
+                .get(&g)
+                .is_some_and(|ms| ms.iter().any(|m| m.meta.key() == ing.meta.key()));
+            if !is_active {
+                out.entry(g).or_default().inactive.push(ing.meta.key());
+            }
+        }
     }
     for (g, members) in active {
         let entry = out.entry(g).or_default();
@@ -297,6 +333,37 @@ mod tests {
                 "explicit Ingress group order must be within [-1000:1000], Ingress: a/y, order: 1001"
             )
         );
+    }
+
+    #[test]
+    fn deleted_former_member_with_deletion_protection_blocks_the_group() {
+        let mut gone = ing(
+            "default",
+            "hello-ingress",
+            &[(
+                "load-balancer-attributes",
+                "deletion_protection.enabled=true",
+            )],
+        );
+        gone.meta.finalizers = vec![IMPLICIT_FINALIZER.into()];
+        gone.meta.deleting = true;
+        let loaded = load_ingress_groups(
+            &ControllerConfig::default(),
+            &world(vec![gone.clone()]),
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+        );
+        let g = &loaded[&GroupId::Implicit {
+            namespace: "default".into(),
+            name: "hello-ingress".into(),
+        }];
+        assert_eq!(g.inactive, vec![ObjKey::new("default", "hello-ingress")]);
+        assert_eq!(
+            check_inactive_members(&[&gone]).unwrap_err(),
+            "deletion_protection is enabled, cannot delete the ingress: hello-ingress"
+        );
+        gone.meta.deleting = false;
+        assert_eq!(check_inactive_members(&[&gone]), Ok(()));
     }
 
     #[test]

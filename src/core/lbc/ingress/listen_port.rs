@@ -350,6 +350,42 @@ mod tests {
     }
 
     #[test]
+    fn mutual_authentication_is_validated() {
+        let ok = member_with(&[("mutual-authentication", r#"[{"port":443,"mode":"off"}]"#)]);
+        assert!(
+            check_mutual_authentication(&Member {
+                ing: &ok,
+                params: None
+            })
+            .is_ok()
+        );
+        for (raw, err) in [
+            (
+                "[]",
+                "empty mutualAuthentication configuration from ingress annotation: `[]`",
+            ),
+            (
+                r#"[{"port":443,"mode":"strict"}]"#,
+                "mutualAuthentication mode value must be among [off, passthrough, verify] for port 443 : strict",
+            ),
+            (
+                r#"[{"port":443,"mode":"verify"}]"#,
+                "trustStore is required when mutualAuthentication mode is verify for port 443",
+            ),
+        ] {
+            let i = member_with(&[("mutual-authentication", raw)]);
+            assert_eq!(
+                check_mutual_authentication(&Member {
+                    ing: &i,
+                    params: None
+                })
+                .unwrap_err(),
+                err
+            );
+        }
+    }
+
+    #[test]
     fn member_listen_port_defaults_and_errors() {
         let plain = member_with(&[]);
         let m = Member {
