@@ -72,6 +72,10 @@ pub struct StackModel {
     pub target_groups: BTreeMap<String, TargetGroupModel>,
     /// By the same id; `None` = the TGB gets no networking (the LBC manages no rules for it).
     pub tgb_networking: BTreeMap<String, Option<Vec<NetworkingRule>>>,
+    /// Listener port → protocol (`HTTP`, `HTTPS`, `TCP`, …); the ports the frontend rules open.
+    pub listeners: BTreeMap<i32, String>,
+    /// SGs of the NLB the LBC puts in front of an ALB (`enable-frontend-nlb`); `None` = no such NLB.
+    pub frontend_nlb_security_groups: Option<Vec<String>>,
 }
 
 /// One stack of the LBC: a Service's NLB or an IngressGroup's ALB. Tag methods are in
