@@ -73,45 +73,8 @@ fn bool_of(v: &Value, key: &str) -> Option<bool> {
 
 /// `input.controller` → the LBC config, plus the id the backend-SG provider returns.
 fn controller_from(c: &Value) -> (ControllerConfig, String) {
-    let mut cfg = ControllerConfig::default();
+    let cfg = crate::common::controller_from(c);
     let s = |k: &str| c.get(k).and_then(str_of);
-    if let Some(v) = s("cluster_name") {
-        cfg.cluster_name = v;
-    }
-    cfg.vpc_id = s("vpc_id");
-    if let Some(b) = bool_of(c, "enable_backend_security_group") {
-        cfg.enable_backend_security_group = b;
-    }
-    if let Some(v) = s("backend_security_group_flag") {
-        cfg.backend_security_group = v;
-    }
-    if let Some(b) = bool_of(c, "enable_manage_backend_security_group_rules") {
-        cfg.enable_manage_backend_security_group_rules = b;
-    }
-    if let Some(b) = bool_of(c, "disable_restricted_sg_rules") {
-        cfg.disable_restricted_sg_rules = b;
-    }
-    if let Some(v) = s("default_target_type") {
-        cfg.default_target_type = v;
-    }
-    if let Some(v) = s("default_load_balancer_scheme") {
-        cfg.default_load_balancer_scheme = v;
-    }
-    if let Some(v) = s("ingress_class") {
-        cfg.ingress_class = v;
-    }
-    cfg.default_tags = string_map(c.get("default_tags").unwrap_or(&Value::Null));
-    cfg.external_managed_tags = string_list(c.get("external_managed_tags").unwrap_or(&Value::Null));
-    if let Some(b) = bool_of(c, "enable_ip_target_type") {
-        cfg.feature_gates.0.insert("EnableIPTargetType".into(), b);
-    }
-    if let Some(gates) = c.get("feature_gates").and_then(Value::as_object) {
-        for (k, v) in gates {
-            if let Some(b) = v.as_bool() {
-                cfg.feature_gates.0.insert(k.clone(), b);
-            }
-        }
-    }
     let backend = s("backend_sg_id")
         .or_else(|| Some(cfg.backend_security_group.clone()).filter(|b| !b.is_empty()))
         .unwrap_or_else(|| BACKEND_SG_TOKEN.to_string());

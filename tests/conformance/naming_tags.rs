@@ -31,45 +31,7 @@ fn s(v: &Value, key: &str) -> String {
 
 /// Controller flags from a vector input (top level, or under `controller`), over LBC defaults.
 pub fn config_from(input: &Value) -> ControllerConfig {
-    let c = input.get("controller").unwrap_or(input);
-    let mut cfg = ControllerConfig::default();
-    let b = |k: &str| c.get(k).and_then(Value::as_bool);
-    cfg.cluster_name = s(c, "cluster_name");
-    cfg.vpc_id = c.get("vpc_id").and_then(str_of);
-    if let Some(v) = b("enable_backend_security_group") {
-        cfg.enable_backend_security_group = v;
-    }
-    if let Some(v) = b("enable_manage_backend_security_group_rules") {
-        cfg.enable_manage_backend_security_group_rules = v;
-    }
-    if let Some(v) = b("disable_restricted_sg_rules") {
-        cfg.disable_restricted_sg_rules = v;
-    }
-    for key in ["backend_security_group_flag", "backend_security_group"] {
-        if let Some(v) = c.get(key).and_then(str_of) {
-            cfg.backend_security_group = v;
-        }
-    }
-    if let Some(v) = c.get("default_target_type").and_then(str_of) {
-        cfg.default_target_type = v;
-    }
-    if let Some(v) = c.get("default_load_balancer_scheme").and_then(str_of) {
-        cfg.default_load_balancer_scheme = v;
-    }
-    cfg.default_tags = string_map(c.get("default_tags").unwrap_or(&Value::Null));
-    cfg.external_managed_tags = string_list(c.get("external_managed_tags").unwrap_or(&Value::Null));
-    cfg.service_target_eni_sg_tags = string_map(
-        c.get("service_target_eni_security_group_tags")
-            .unwrap_or(&Value::Null),
-    );
-    if let Some(gates) = c.get("feature_gates").and_then(Value::as_object) {
-        for (k, v) in gates {
-            if let Some(on) = v.as_bool() {
-                cfg.feature_gates.0.insert(k.clone(), on);
-            }
-        }
-    }
-    cfg
+    crate::common::controller_from(input.get("controller").unwrap_or(input))
 }
 
 fn tags_json(t: &Tags) -> Value {

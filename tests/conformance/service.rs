@@ -11,7 +11,9 @@ use lbsg::core::lbc::service::{
     ExistingLb, ServiceCtx, build_service_model, frontend, lb_attrs, service_annotations,
     target_group,
 };
-use lbsg::world::{ControllerConfig, IntOrString, Meta, Service, ServicePort, ServiceSpec, Subnet};
+use lbsg::world::{IntOrString, Meta, Service, ServicePort, ServiceSpec, Subnet};
+
+use crate::common::controller_from;
 use serde_json::{Map, Value, json};
 
 use crate::common::{
@@ -80,45 +82,6 @@ fn service_from(obj: &Value) -> Service {
         },
         ..Service::default()
     }
-}
-
-fn controller_from(v: &Value) -> ControllerConfig {
-    let mut cfg = ControllerConfig::default();
-    let b = |k: &str, d: bool| v.get(k).and_then(Value::as_bool).unwrap_or(d);
-    let s = |k: &str| v.get(k).and_then(str_of);
-    if let Some(c) = s("cluster_name") {
-        cfg.cluster_name = c;
-    }
-    cfg.vpc_id = s("vpc_id");
-    cfg.enable_backend_security_group = b(
-        "enable_backend_security_group",
-        cfg.enable_backend_security_group,
-    );
-    cfg.backend_security_group = s("backend_security_group_flag").unwrap_or_default();
-    cfg.enable_manage_backend_security_group_rules = b(
-        "enable_manage_backend_security_group_rules",
-        cfg.enable_manage_backend_security_group_rules,
-    );
-    cfg.disable_restricted_sg_rules = b(
-        "disable_restricted_sg_rules",
-        cfg.disable_restricted_sg_rules,
-    );
-    if let Some(t) = s("default_target_type") {
-        cfg.default_target_type = t;
-    }
-    if let Some(t) = s("default_load_balancer_scheme") {
-        cfg.default_load_balancer_scheme = t;
-    }
-    cfg.default_tags = string_map(v.get("default_tags").unwrap_or(&Value::Null));
-    cfg.external_managed_tags = string_list(v.get("external_managed_tags").unwrap_or(&Value::Null));
-    if let Some(gates) = v.get("feature_gates").and_then(Value::as_object) {
-        for (k, g) in gates {
-            if let Some(on) = g.as_bool() {
-                cfg.feature_gates.0.insert(k.clone(), on);
-            }
-        }
-    }
-    cfg
 }
 
 fn subnets_from(v: &Value) -> Vec<Subnet> {

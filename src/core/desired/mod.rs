@@ -6,6 +6,9 @@ pub mod find;
 
 use std::collections::BTreeMap;
 
+use crate::core::lbc::ingress::{
+    IngressCtx, build_ingress_model, load_ingress_groups, member_class_params,
+};
 use crate::core::lbc::model::StackId;
 use crate::core::lbc::model::{Frontend, StackModel};
 use crate::core::lbc::naming;
@@ -145,7 +148,58 @@ pub fn desired(world: &World) -> Desired {
         );
     }
 
-    // INGRESS_BLOCK
+    if let Some(ings) = world.kube.ingresses.as_ref() {
+        let classes = world.kube.ingress_classes.clone().unwrap_or_default();
+        let params = world.kube.ingress_class_params.clone().unwrap_or_default();
+        let services = world.kube.services.clone().unwrap_or_default();
+        let class_params = member_class_params(&config, ings, &classes, &params);
+        let ctx = IngressCtx {
+            config: &config,
+            backend_sg_id: &backend_id,
+            services: &services,
+            class_params: &class_params,
+            resolver: &resolver,
+        };
+        for (group, members) in load_ingress_groups(&config, ings, &classes, &params) {
+            let member_objs: Vec<_> = members.members.iter().filter_map(|k| ings.get(k)).collect();
+            if member_objs.is_empty() && members.error.is_none() {
+                continue;
+            }
+            let id = StackId::Ingress(group.clone());
+            let model = match &members.error {
+                Some(e) => Err(e.clone()),
+                None => build_ingress_model(&ctx, &group, &member_objs),
+            };
+            let hostnames: Vec<String> = member_objs
+                .iter()
+                .flat_map(|i| i.lb_hostnames.clone())
+                .collect();
+            let lb = find::stack_lb(world, &cluster, &id, &hostnames);
+            let managed_sgs: Vec<String> =
+                find::stack_managed_sgs(world, &cluster, vpc.as_deref(), &id)
+                    .iter()
+                    .map(|sg| sg.id.clone())
+                    .collect();
+            let managed_sg_id = managed_id(&model, &managed_sgs);
+            stacks.insert(
+                id.clone(),
+                StackState {
+                    id,
+                    resources: members
+                        .members
+                        .iter()
+                        .cloned()
+                        .map(ResourceRef::Ingress)
+                        .collect(),
+                    model,
+                    lb: lb.map(|l| l.arn.clone()),
+                    managed_sgs,
+                    managed_sg_id,
+                },
+            );
+        }
+    }
+
     let backend_sg = backend_sg.map(|mut b| {
         b.needed = stacks
             .values()

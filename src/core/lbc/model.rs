@@ -66,14 +66,12 @@ pub struct StackModel {
     pub ip_address_type: String,
     /// `EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic` (`on`/`off`), when managed.
     pub private_link_enforcement: Option<String>,
-    /// Listener protocol by listener port (`TCP`, `UDP`, `TCP_UDP`, `TLS`, `QUIC`, …).
+    /// Listener protocol by listener port (`TCP`, `UDP`, `TCP_UDP`, `TLS`, `QUIC`, `HTTP`, `HTTPS`, …).
     pub listeners: BTreeMap<i32, String>,
     /// By LBC target-group resource id (`ns/svc:port`, `ns/ing-svc:port`).
     pub target_groups: BTreeMap<String, TargetGroupModel>,
     /// By the same id; `None` = the TGB gets no networking (the LBC manages no rules for it).
     pub tgb_networking: BTreeMap<String, Option<Vec<NetworkingRule>>>,
-    /// Listener port → protocol (`HTTP`, `HTTPS`, `TCP`, …); the ports the frontend rules open.
-    pub listeners: BTreeMap<i32, String>,
     /// SGs of the NLB the LBC puts in front of an ALB (`enable-frontend-nlb`); `None` = no such NLB.
     pub frontend_nlb_security_groups: Option<Vec<String>>,
 }
