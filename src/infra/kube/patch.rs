@@ -111,7 +111,7 @@ pub enum PatchError {
     },
     #[error("{resource} no longer exists; nothing was written")]
     NotFound { resource: String },
-    #[error("forbidden to patch {resource}: {message}")]
+    #[error("forbidden on {resource}: {message}")]
     Forbidden { resource: String, message: String },
     #[error("the API server rejected the patch of {resource} (admission or validation): {message}")]
     Rejected { resource: String, message: String },
@@ -141,7 +141,8 @@ impl AnnotationPatcher {
         self.readonly
     }
 
-    /// The server-side dry run: admission and validation run, nothing is stored.
+    /// The object's current ownership (one GET), then the server-side dry run: admission and
+    /// validation run, nothing is stored.
     pub async fn preview(&self, req: &PatchRequest) -> Result<PatchOutcome, PatchError> {
         self.send(req, true).await
     }
@@ -163,17 +164,19 @@ impl AnnotationPatcher {
         if req.resource_version.is_empty() {
             return Err(PatchError::NoResourceVersion { resource });
         }
-        let ar = match &req.resource {
-            ResourceRef::Service(_) => {
-                ApiResource::erase::<k8s_openapi::api::core::v1::Service>(&())
-            }
-            ResourceRef::Ingress(_) => {
-                ApiResource::erase::<k8s_openapi::api::networking::v1::Ingress>(&())
-            }
+        let api = self.api(&req.resource);
+        let name = &req.resource.key().name;
+        // Ownership is read before the patch: once applied, lbsg owns the fields it wrote.
+        let warnings = if dry_run {
+            let current = api.get(name).await.map_err(|e| classify(e, req))?;
+            ownership_warnings(
+                &req.resource,
+                &convert::meta(&current.metadata),
+                &req.keys(),
+            )
+        } else {
+            Vec::new()
         };
-        let key = req.resource.key();
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(self.client.clone(), &key.namespace, &ar);
         let params = PatchParams {
             dry_run,
             field_manager: Some(FIELD_MANAGER.to_string()),
@@ -181,17 +184,29 @@ impl AnnotationPatcher {
         };
         let body = req.body();
         let obj = api
-            .patch(&key.name, &params, &Patch::Merge(&body))
+            .patch(name, &params, &Patch::Merge(&body))
             .await
             .map_err(|e| classify(e, req))?;
         let meta = convert::meta(&obj.metadata);
         Ok(PatchOutcome {
             resource: req.resource.clone(),
             dry_run,
-            warnings: ownership_warnings(&req.resource, &meta, &req.keys()),
+            warnings,
             annotations: meta.annotations,
             resource_version: meta.resource_version,
         })
+    }
+
+    fn api(&self, resource: &ResourceRef) -> Api<DynamicObject> {
+        let ar = match resource {
+            ResourceRef::Service(_) => {
+                ApiResource::erase::<k8s_openapi::api::core::v1::Service>(&())
+            }
+            ResourceRef::Ingress(_) => {
+                ApiResource::erase::<k8s_openapi::api::networking::v1::Ingress>(&())
+            }
+        };
+        Api::namespaced_with(self.client.clone(), &resource.key().namespace, &ar)
     }
 }
 

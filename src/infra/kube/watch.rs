@@ -620,13 +620,14 @@ impl Reader {
     }
 }
 
-fn keyed<T: Clone, K: Ord>(
+/// A store's objects by `key`, or `None` (unknown) while the kind has not been listed.
+fn keyed<T, K: Ord>(
     store: &Option<Store<T>>,
     synced: bool,
     key: impl Fn(&T) -> K,
 ) -> Option<BTreeMap<K, T>>
 where
-    T: Lookup<DynamicType = ()> + 'static,
+    T: Lookup<DynamicType = ()> + Clone + 'static,
 {
     let store = store.as_ref().filter(|_| synced)?;
     Some(
