@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use axum::http::Method;
 use lbsg::core::plan::ResourceRef;
-use lbsg::infra::kube::watch::{KindId, KubeWatch, WatchOptions};
 use lbsg::infra::kube::{AnnotationPatcher, PatchError, PatchRequest};
+use lbsg::infra::kube::{KindId, KubeWatch, WatchOptions};
 use lbsg::world::ObjKey;
 use serde_json::{Value, json};
 

@@ -5,9 +5,7 @@
 use std::time::Duration;
 
 use axum::http::Method;
-use lbsg::infra::kube::watch::{
-    KindId, KubeWatch, Problem, SnapshotOptions, WatchOptions, snapshot_kube,
-};
+use lbsg::infra::kube::{KindId, KubeWatch, Problem, SnapshotOptions, WatchOptions, snapshot_kube};
 use lbsg::world::ObjKey;
 use serde_json::json;
 

@@ -6,17 +6,19 @@ pub mod client;
 pub mod controller;
 pub mod convert;
 pub mod crds;
+pub mod kinds;
 pub mod patch;
+pub mod snapshot;
 pub mod watch;
 
 use serde::Serialize;
 
 pub use client::{ContextOptions, KubeClient, KubeError, Scope};
 pub use controller::{ControllerDiscovery, Discovered, discover_controller};
+pub use kinds::{KindId, KindStatus, Problem};
 pub use patch::{AnnotationPatcher, PatchError, PatchOutcome, PatchRequest};
-pub use watch::{
-    KindId, KindStatus, KubeSnapshot, KubeView, KubeWatch, WatchOptions, snapshot_kube,
-};
+pub use snapshot::{KubeSnapshot, SnapshotOptions, snapshot_kube};
+pub use watch::{KubeView, KubeWatch, WatchOptions};
 
 /// Something the user must see about the cluster side: a kind that could not be read, a CRD
 /// that is not installed, a controller that was not found. Never silently dropped.

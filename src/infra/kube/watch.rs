@@ -2,8 +2,8 @@
 //! feeding a reflector store of *trimmed World objects* (each object is converted once, as it
 //! arrives, so the raw API objects are never kept). A kind that fails (403, CRD not installed,
 //! API down) degrades only itself: its section stays unknown, or keeps its last good list, and
-//! a [`Note`] says why. Consumers get coalesced [`KubeView`]s through a `watch` channel, and
-//! [`snapshot_kube`] runs the same watchers once to completion for `lbsg snapshot --no-aws`.
+//! a note says why (see `kinds`). Consumers get coalesced [`KubeView`]s through a `watch`
+//! channel; `snapshot` runs the same watchers once to completion.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,125 +19,14 @@ use k8s_openapi::api::networking::v1 as networking;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::reflector::{Lookup, Store, store::Writer};
 use kube::runtime::{WatchStreamExt, watcher};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::watch as tokio_watch;
 use tokio::task::JoinHandle;
 
 use super::client::{KubeClient, Scope};
-use super::controller::{ControllerDiscovery, Overrides, discover_controller};
+use super::kinds::{KindId, KindStatus, classify, notes};
 use super::{Note, convert, crds};
-use crate::world::controller::ArgError;
 use crate::world::kube::*;
-use crate::world::{ClusterInfo, World};
-
-/// The kinds lbsg watches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum KindId {
-    Services,
-    Ingresses,
-    IngressClasses,
-    IngressClassParams,
-    TargetGroupBindings,
-    Nodes,
-    EndpointSlices,
-    Pods,
-    Events,
-}
-
-impl KindId {
-    pub const ALL: [KindId; 9] = [
-        KindId::Services,
-        KindId::Ingresses,
-        KindId::IngressClasses,
-        KindId::IngressClassParams,
-        KindId::TargetGroupBindings,
-        KindId::Nodes,
-        KindId::EndpointSlices,
-        KindId::Pods,
-        KindId::Events,
-    ];
-
-    /// The resource name, as kubectl and RBAC spell it.
-    pub fn resource(self) -> &'static str {
-        match self {
-            KindId::Services => "services",
-            KindId::Ingresses => "ingresses",
-            KindId::IngressClasses => "ingressclasses",
-            KindId::IngressClassParams => "ingressclassparams",
-            KindId::TargetGroupBindings => "targetgroupbindings",
-            KindId::Nodes => "nodes",
-            KindId::EndpointSlices => "endpointslices",
-            KindId::Pods => "pods",
-            KindId::Events => "events",
-        }
-    }
-
-    /// Whether the kind comes from the LBC's CRDs, whose absence is normal.
-    pub fn is_crd(self) -> bool {
-        matches!(
-            self,
-            KindId::IngressClassParams | KindId::TargetGroupBindings
-        )
-    }
-
-    pub fn namespaced(self) -> bool {
-        !matches!(
-            self,
-            KindId::IngressClasses | KindId::IngressClassParams | KindId::Nodes
-        )
-    }
-}
-
-impl std::fmt::Display for KindId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.resource())
-    }
-}
-
-/// Why a kind is not (fully) live.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "problem", content = "message", rename_all = "kebab-case")]
-pub enum Problem {
-    /// 403 on list or watch.
-    Forbidden(String),
-    /// 404 on list: the resource is not served (for the LBC's CRDs: not installed).
-    NotInstalled,
-    /// Anything else (API unreachable, 5xx…); the watcher keeps retrying with backoff.
-    Failing(String),
-}
-
-/// Where one kind stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct KindStatus {
-    /// A complete list has been stored (the section is known).
-    pub synced: bool,
-    pub objects: usize,
-    pub problem: Option<Problem>,
-    #[serde(skip)]
-    problem_at: Option<Instant>,
-}
-
-impl KindStatus {
-    fn new() -> Self {
-        Self {
-            synced: false,
-            objects: 0,
-            problem: None,
-            problem_at: None,
-        }
-    }
-
-    /// Listed, or known not to be listable: waiting longer would not change the answer.
-    pub fn settled(&self) -> bool {
-        self.synced
-            || matches!(
-                self.problem,
-                Some(Problem::Forbidden(_) | Problem::NotInstalled)
-            )
-    }
-}
 
 /// What to watch and how.
 #[derive(Debug, Clone)]
@@ -319,33 +208,6 @@ impl Shared {
             }
         }
         all
-    }
-}
-
-fn api_problem(err: &kube::Error) -> Problem {
-    match err {
-        kube::Error::Api(s) if s.code == 403 => Problem::Forbidden(s.message.clone()),
-        kube::Error::Api(s) if s.code == 404 => Problem::NotInstalled,
-        other => Problem::Failing(other.to_string()),
-    }
-}
-
-/// `None`: a normal part of watching (410 Gone → relist; a watch stream that ended or broke →
-/// resume from the last resourceVersion). The watcher recovers by itself.
-fn classify(err: &watcher::Error) -> Option<Problem> {
-    match err {
-        watcher::Error::InitialListFailed(e) | watcher::Error::WatchStartFailed(e) => {
-            Some(api_problem(e))
-        }
-        watcher::Error::WatchError(s) if s.code == 410 => None,
-        watcher::Error::WatchError(s) if s.code == 403 => {
-            Some(Problem::Forbidden(s.message.clone()))
-        }
-        watcher::Error::WatchError(s) => Some(Problem::Failing(s.message.clone())),
-        watcher::Error::WatchFailed(_) => None,
-        watcher::Error::NoResourceVersion => Some(Problem::Failing(
-            "the API server sent an object without metadata.resourceVersion".into(),
-        )),
     }
 }
 
@@ -637,187 +499,4 @@ where
             .map(|o| (key(&o), (*o).clone()))
             .collect(),
     )
-}
-
-/// One note per kind that is not live, phrased with what it means for the section.
-fn notes(kinds: &BTreeMap<KindId, KindStatus>, scope: &Scope) -> Vec<Note> {
-    let mut out = Vec::new();
-    for (kind, st) in kinds {
-        let where_ = if kind.namespaced() {
-            match scope {
-                Scope::All => " in all namespaces".to_string(),
-                Scope::Namespace(ns) => format!(" in namespace {ns}"),
-            }
-        } else {
-            String::new()
-        };
-        let consequence = if st.synced {
-            "showing the last list, not live"
-        } else {
-            "unknown, not empty"
-        };
-        let message = match &st.problem {
-            Some(Problem::Forbidden(msg)) => {
-                format!("forbidden to list/watch {kind}{where_} ({msg}); {consequence}")
-            }
-            Some(Problem::NotInstalled) if kind.is_crd() => format!(
-                "the {} CRD (elbv2.k8s.aws/v1beta1) is not installed; {consequence}",
-                kind
-            ),
-            Some(Problem::NotInstalled) => {
-                format!("the API server does not serve {kind}; {consequence}")
-            }
-            Some(Problem::Failing(msg)) => format!("{msg}; retrying; {consequence}"),
-            None if !st.synced => format!("still loading; {consequence}"),
-            None => continue,
-        };
-        out.push(Note::new(kind.resource(), message));
-    }
-    out
-}
-
-/// What `lbsg snapshot --no-aws` captures of a cluster.
-#[derive(Debug, Clone)]
-pub struct SnapshotOptions {
-    pub watch: WatchOptions,
-    /// How long to wait for every kind to be listed (or known unlistable).
-    pub timeout: Duration,
-    /// Look for the LBC Deployment.
-    pub discover_controller: bool,
-    pub overrides: Overrides,
-}
-
-impl Default for SnapshotOptions {
-    fn default() -> Self {
-        Self {
-            watch: WatchOptions::default(),
-            timeout: Duration::from_secs(60),
-            discover_controller: true,
-            overrides: Overrides::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct KubeSnapshot {
-    /// The cluster side and controller configuration; the AWS side is unknown.
-    pub world: World,
-    pub kinds: BTreeMap<KindId, KindStatus>,
-    pub controller: Option<ControllerDiscovery>,
-    /// Every kind or controller question that could not be answered, for the user.
-    pub notes: Vec<Note>,
-    pub context: String,
-}
-
-/// List every kind once (through the same watchers the live view uses), discover the controller
-/// and apply the CLI overrides. Unlistable kinds stay unknown, with notes; only a bad override
-/// is an error.
-pub async fn snapshot_kube(
-    client: &KubeClient,
-    options: &SnapshotOptions,
-) -> Result<KubeSnapshot, ArgError> {
-    let watch = KubeWatch::start(client, &options.watch);
-    let discovery = async {
-        if options.discover_controller {
-            Some(discover_controller(client, &options.overrides).await)
-        } else {
-            None
-        }
-    };
-    let (settled, discovery) = tokio::join!(watch.wait_settled(options.timeout), discovery);
-    let view = watch.view();
-    drop(watch);
-    let discovery = discovery.transpose()?;
-    let mut notes = view.notes;
-    if !settled {
-        notes.push(Note::new(
-            "snapshot",
-            format!(
-                "gave up waiting after {}s; unlisted kinds are unknown",
-                options.timeout.as_secs()
-            ),
-        ));
-    }
-    let controller = match &discovery {
-        Some(d) => {
-            notes.extend(d.notes.iter().cloned());
-            d.config.clone()
-        }
-        None => options.overrides.apply_to_default()?,
-    };
-    let world = World {
-        cluster: ClusterInfo {
-            region: controller.as_ref().and_then(|c| c.region.clone()),
-            ..ClusterInfo::default()
-        },
-        controller,
-        kube: view.side,
-        aws: Default::default(),
-    };
-    Ok(KubeSnapshot {
-        world,
-        kinds: view.kinds,
-        controller: discovery,
-        notes,
-        context: view.context,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn settled_means_listed_or_unlistable() {
-        let mut st = KindStatus::new();
-        assert!(!st.settled());
-        st.problem = Some(Problem::Failing("503".into()));
-        assert!(!st.settled(), "a transient failure may still succeed");
-        st.problem = Some(Problem::NotInstalled);
-        assert!(st.settled());
-        st.problem = None;
-        st.synced = true;
-        assert!(st.settled());
-    }
-
-    #[test]
-    fn notes_say_what_a_problem_means_for_the_section() {
-        let mut kinds = BTreeMap::new();
-        let mut forbidden = KindStatus::new();
-        forbidden.problem = Some(Problem::Forbidden("no".into()));
-        kinds.insert(KindId::Pods, forbidden);
-        let mut absent = KindStatus::new();
-        absent.problem = Some(Problem::NotInstalled);
-        kinds.insert(KindId::TargetGroupBindings, absent);
-        let mut fine = KindStatus::new();
-        fine.synced = true;
-        kinds.insert(KindId::Services, fine);
-        let notes = notes(&kinds, &Scope::Namespace("shop".into()));
-        assert_eq!(notes.len(), 2, "{notes:?}");
-        assert_eq!(notes[0].subject, "targetgroupbindings");
-        assert!(notes[0].message.contains("not installed"));
-        assert!(notes[1].message.contains("in namespace shop"));
-        assert!(notes[1].message.contains("unknown, not empty"));
-    }
-
-    #[test]
-    fn a_410_and_a_broken_stream_are_not_problems() {
-        let gone = kube::core::Status {
-            code: 410,
-            message: "too old resource version".into(),
-            ..Default::default()
-        };
-        assert_eq!(classify(&watcher::Error::WatchError(Box::new(gone))), None);
-        let forbidden = kube::core::Status {
-            code: 403,
-            message: "nope".into(),
-            ..Default::default()
-        };
-        assert_eq!(
-            classify(&watcher::Error::InitialListFailed(kube::Error::Api(
-                Box::new(forbidden)
-            ))),
-            Some(Problem::Forbidden("nope".into()))
-        );
-    }
 }
