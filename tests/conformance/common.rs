@@ -416,3 +416,28 @@ pub fn controller_from(c: &Value) -> lbsg::world::ControllerConfig {
     }
     cfg
 }
+
+/// Serves a vector's `sg_resolution: {request, result | error}`; any other request fails, so a
+/// resolution the LBC would not make is caught.
+pub struct VectorResolver(pub Value);
+
+impl lbsg::core::lbc::resolve::SgResolver for VectorResolver {
+    fn resolve(&self, names_or_ids: &[String]) -> Result<Vec<String>, String> {
+        let res = &self.0;
+        if res.is_null() {
+            return Err(format!("vector has no sg_resolution for {names_or_ids:?}"));
+        }
+        if let Some(req) = res.get("request") {
+            let request = string_list(req);
+            if request != names_or_ids {
+                return Err(format!(
+                    "resolver asked for {names_or_ids:?}, vector answers {request:?}"
+                ));
+            }
+        }
+        match res.get("error").and_then(str_of) {
+            Some(e) => Err(e),
+            None => Ok(string_list(res.get("result").unwrap_or(&Value::Null))),
+        }
+    }
+}

@@ -5,12 +5,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::common::VectorResolver;
 use lbsg::core::lbc::annotations::{Annotations, Kind};
 use lbsg::core::lbc::ingress::{self, IngressCtx, Member};
 use lbsg::core::lbc::manage_rules;
 use lbsg::core::lbc::model::{BACKEND_SG_TOKEN, Frontend, StackModel};
 use lbsg::core::lbc::naming::GroupId;
-use lbsg::core::lbc::resolve::SgResolver;
 use lbsg::world::{
     ControllerConfig, Ingress, IngressBackend, IngressClassParams, IngressPath, IngressRule,
     IntOrString, Meta, ObjKey, Service, ServicePort, ServiceSpec,
@@ -32,33 +32,7 @@ pub fn handler(scope: &str) -> Option<Handler> {
     }
 }
 
-/// The resolver's answer as the vector gives it (`aws.sg_resolution: {request, result | error}`).
-struct VectorResolver(Value);
-
-impl SgResolver for VectorResolver {
-    fn resolve(&self, names_or_ids: &[String]) -> Result<Vec<String>, String> {
-        let r = &self.0;
-        if r.is_null() {
-            return Err(format!(
-                "resolver called with {names_or_ids:?} but the vector gives no sg_resolution"
-            ));
-        }
-        if let Some(req) = r.get("request") {
-            let req = string_list(req);
-            if req != names_or_ids {
-                return Err(format!(
-                    "resolver called with {names_or_ids:?}, vector expects {req:?}"
-                ));
-            }
-        }
-        match r.get("error").and_then(str_of) {
-            Some(e) => Err(e),
-            None => Ok(string_list(r.get("result").unwrap_or(&Value::Null))),
-        }
-    }
-}
-
-fn resolver_of(v: &Vector) -> VectorResolver {
+pub(crate) fn resolver_of(v: &Vector) -> VectorResolver {
     let sg = v
         .input
         .get("aws")
@@ -104,7 +78,7 @@ fn backend_from(s: &str) -> IngressBackend {
     }
 }
 
-fn ingress_from(v: &Value) -> Ingress {
+pub(crate) fn ingress_from(v: &Value) -> Ingress {
     let paths = v
         .get("backends")
         .and_then(Value::as_array)
@@ -129,7 +103,7 @@ fn ingress_from(v: &Value) -> Ingress {
 }
 
 /// IngressClassParams in CRD field names.
-fn params_from(v: &Value) -> IngressClassParams {
+pub(crate) fn params_from(v: &Value) -> IngressClassParams {
     let list = |k: &str| string_list(v.get(k).unwrap_or(&Value::Null));
     let s = |k: &str| v.get(k).and_then(str_of);
     let tags = match v.get("tags") {
@@ -163,7 +137,7 @@ fn params_from(v: &Value) -> IngressClassParams {
     }
 }
 
-fn service_from(v: &Value) -> Service {
+pub(crate) fn service_from(v: &Value) -> Service {
     let spec = v.get("spec").unwrap_or(v);
     let ports = spec
         .get("ports")
@@ -192,7 +166,7 @@ fn service_from(v: &Value) -> Service {
     }
 }
 
-fn group_from(v: &Value) -> GroupId {
+pub(crate) fn group_from(v: &Value) -> GroupId {
     let name = v.get("name").and_then(str_of).unwrap_or_default();
     if bool_of(v, "explicit").unwrap_or(false) {
         GroupId::Explicit(name)

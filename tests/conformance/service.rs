@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use lbsg::core::lbc::model::{BACKEND_SG_TOKEN, Frontend, StackModel};
-use lbsg::core::lbc::resolve::SgResolver;
 use lbsg::core::lbc::service::networking::{self, LegacyInput};
 use lbsg::core::lbc::service::{
     ExistingLb, ServiceCtx, build_service_model, frontend, lb_attrs, service_annotations,
@@ -13,7 +12,7 @@ use lbsg::core::lbc::service::{
 };
 use lbsg::world::{IntOrString, Meta, Service, ServicePort, ServiceSpec, Subnet};
 
-use crate::common::controller_from;
+use crate::common::{VectorResolver, controller_from};
 use serde_json::{Map, Value, json};
 
 use crate::common::{
@@ -57,7 +56,7 @@ fn port_from(v: &Value) -> ServicePort {
 }
 
 /// A vector Service (full `{namespace, name, uid, annotations, spec}` or flat fragments) → world.
-fn service_from(obj: &Value) -> Service {
+pub(crate) fn service_from(obj: &Value) -> Service {
     let s = |k: &str| obj.get(k).and_then(str_of).unwrap_or_default();
     Service {
         meta: Meta {
@@ -84,7 +83,7 @@ fn service_from(obj: &Value) -> Service {
     }
 }
 
-fn subnets_from(v: &Value) -> Vec<Subnet> {
+pub(crate) fn subnets_from(v: &Value) -> Vec<Subnet> {
     v.as_array()
         .map(|a| {
             a.iter()
@@ -99,7 +98,7 @@ fn subnets_from(v: &Value) -> Vec<Subnet> {
         .unwrap_or_default()
 }
 
-fn existing_lb_from(v: &Value) -> Option<ExistingLb> {
+pub(crate) fn existing_lb_from(v: &Value) -> Option<ExistingLb> {
     v.as_object()?;
     Some(ExistingLb {
         scheme: v.get("scheme").and_then(str_of).unwrap_or_default(),
@@ -109,28 +108,6 @@ fn existing_lb_from(v: &Value) -> Option<ExistingLb> {
             .and_then(str_of)
             .unwrap_or_default(),
     })
-}
-
-/// Serves the vector's `sg_resolution: {request, result | error}`; any other request fails.
-struct VectorResolver<'a>(&'a Value);
-
-impl SgResolver for VectorResolver<'_> {
-    fn resolve(&self, names_or_ids: &[String]) -> Result<Vec<String>, String> {
-        let res = self.0;
-        if res.is_null() {
-            return Err(format!("vector has no sg_resolution for {names_or_ids:?}"));
-        }
-        let request = string_list(res.get("request").unwrap_or(&Value::Null));
-        if request != names_or_ids {
-            return Err(format!(
-                "resolver asked for {names_or_ids:?}, vector answers {request:?}"
-            ));
-        }
-        match res.get("error").and_then(str_of) {
-            Some(e) => Err(e),
-            None => Ok(string_list(res.get("result").unwrap_or(&Value::Null))),
-        }
-    }
 }
 
 // ---- output conversion -----------------------------------------------------------------------
@@ -248,7 +225,7 @@ fn model_service(v: &Vector) -> Result<(), String> {
     let subnets = subnets_from(get("lb_subnets"));
     let vpc_cidrs = string_list(get("vpc_cidrs"));
     let vpc_ipv6_cidrs = string_list(get("vpc_ipv6_cidrs"));
-    let resolver = VectorResolver(get("sg_resolution"));
+    let resolver = VectorResolver(get("sg_resolution").clone());
     let ctx = ServiceCtx {
         config: &cfg,
         backend_sg_id: &backend_sg_id,

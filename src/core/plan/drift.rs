@@ -33,11 +33,9 @@ pub fn drift_of(world: &World, d: &Desired) -> Plan {
                 Risk::Unchanged,
                 None,
             );
-        } else if !bsg.explicit && bsg.exists {
-            if let Some(sg) = sgs.get(&bsg.id) {
-                // the backend SG keeps only `aws:` tags besides its own
-                tag_sync(&mut b, sg, &bsg.tags, |k| k.starts_with("aws:"), None);
-            }
+        } else if let Some(sg) = sgs.get(&bsg.id).filter(|_| !bsg.explicit && bsg.exists) {
+            // the backend SG keeps only `aws:` tags besides its own
+            tag_sync(&mut b, sg, &bsg.tags, |k| k.starts_with("aws:"), None);
         }
     }
 
@@ -113,14 +111,16 @@ pub fn drift_of(world: &World, d: &Desired) -> Plan {
             Some(label),
         );
     }
-    if let Some(bsg) = &d.backend_sg {
-        if !bsg.explicit && bsg.exists && !bsg.needed && !d.stacks.is_empty() {
-            b.push(
-                ChangeKind::DeleteSecurityGroup { sg: bsg.id.clone() },
-                Risk::Unchanged,
-                None,
-            );
-        }
+    if let Some(bsg) = d
+        .backend_sg
+        .as_ref()
+        .filter(|b| !b.explicit && b.exists && !b.needed && !d.stacks.is_empty())
+    {
+        b.push(
+            ChangeKind::DeleteSecurityGroup { sg: bsg.id.clone() },
+            Risk::Unchanged,
+            None,
+        );
     }
     let mut plan = b.finish();
     plan.warnings.extend(d.unknowns.iter().cloned());

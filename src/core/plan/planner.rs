@@ -10,7 +10,7 @@ use super::quotas::quota_errors;
 use super::{Change, ChangeKind, Owner, Plan, Risk, drift};
 use crate::core::lbc::annotations::{ING_PREFIX, SVC_PREFIX, split_list};
 use crate::core::lbc::target::is_lbc_managed;
-use crate::world::{Origin, Rule, SecurityGroup, SgRule, World};
+use crate::world::{Origin, Rule, SecurityGroup, World};
 
 /// Why an edit was refused before planning: the message names the value and the fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -161,10 +161,10 @@ fn validate_annotation(
                 }
             }
         }
-        "manage-backend-security-group-rules" | "disable-nlb-sg" | "internal" => {
-            if crate::world::controller::parse_go_bool(value).is_none() {
-                return Err(bad("expected true or false"));
-            }
+        "manage-backend-security-group-rules" | "disable-nlb-sg" | "internal"
+            if crate::world::controller::parse_go_bool(value).is_none() =>
+        {
+            return Err(bad("expected true or false"));
         }
         "ip-address-type" => {
             let ok: &[&str] = match resource {
@@ -178,15 +178,13 @@ fn validate_annotation(
                 )));
             }
         }
-        "scheme" => {
-            if !matches!(value, "internal" | "internet-facing") {
-                return Err(bad("expected internal or internet-facing"));
-            }
+        "scheme" if !matches!(value, "internal" | "internet-facing") => {
+            return Err(bad("expected internal or internet-facing"));
         }
-        "inbound-sg-rules-on-private-link-traffic" | "enable-icmp-for-path-mtu-discovery" => {
-            if !matches!(value, "on" | "off") {
-                return Err(bad("expected on or off (lowercase)"));
-            }
+        "inbound-sg-rules-on-private-link-traffic" | "enable-icmp-for-path-mtu-discovery"
+            if !matches!(value, "on" | "off") =>
+        {
+            return Err(bad("expected on or off (lowercase)"));
         }
         "security-groups" => {
             for tok in split_list(value) {
@@ -198,8 +196,10 @@ fn validate_annotation(
                             "no security group {tok} in this world; check the id"
                         )));
                     }
-                } else if let Some(m) = world.aws.security_groups.as_ref() {
-                    if !m.values().any(|sg| sg.name_tag() == Some(tok.as_str())) {
+                } else if let Some(m) = world.aws.security_groups.as_ref()
+                    && !m.values().any(|sg| sg.name_tag() == Some(tok.as_str()))
+                {
+                    {
                         return Err(bad(&format!(
                             "no security group has the Name tag {tok:?}; the LBC resolves names by the Name tag, not the group name — use the sg- id or tag the SG"
                         )));
@@ -397,6 +397,5 @@ fn edit_warnings(world: &World, edit: &Edit) -> Vec<String> {
             managers.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
-    let _ = SgRule::clone;
     out
 }
