@@ -7,6 +7,7 @@ pub mod edit;
 pub mod planner;
 pub mod quotas;
 pub mod render;
+pub mod risk;
 
 use std::collections::BTreeMap;
 
