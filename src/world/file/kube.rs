@@ -68,7 +68,9 @@ pub(super) type LbcArgs<'a> = Option<(Vec<String>, At<'a>)>;
 pub(super) fn read<'a>(at: &At<'a>) -> Res<(KubeSide, LbcArgs<'a>)> {
     let mut objects = Vec::new();
     let mut listed = BTreeSet::new();
-    if at.is_map() && at.get("kind")?.is_none() {
+    // A List (kubectl's, or lbsg's `items` + `kinds`) unless it is one object with a kind.
+    let is_list = at.is_map() && (at.get("items")?.is_some() || at.get("kind")?.is_none());
+    if is_list {
         at.only_keys(&["apiVersion", "kind", "metadata", "items", "kinds"])?;
         for k in at.list("kinds")? {
             let kind = k.str()?;
@@ -267,6 +269,7 @@ fn read_meta(at: &At<'_>, namespaced: bool) -> Res<Meta> {
     let m = at.req("metadata")?;
     let mut meta = Meta {
         name: m.req_str("name")?,
+        // A namespaced object without a namespace (a hand-written manifest) lives in `default`.
         namespace: if namespaced {
             m.opt_str("namespace")?.unwrap_or_else(|| "default".into())
         } else {
