@@ -995,3 +995,11 @@ fn the_kubernetes_section_takes_a_list_an_object_or_a_sequence() {
         "{err}"
     );
 }
+
+#[test]
+fn a_deployment_with_the_charts_name_is_the_controller_even_with_a_renamed_container() {
+    let text = "apiVersion: lbsg/v1\nkind: World\nkubernetes:\n  items:\n  - apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: other, namespace: x}\n    spec: {template: {spec: {containers: [{name: c, image: x, args: [--cluster-name=wrong]}]}}}\n  - apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: aws-load-balancer-controller, namespace: kube-system}\n    spec: {template: {spec: {containers: [{name: controller, image: registry.internal/alb:v2.8.1, args: [--cluster-name=mirror]}]}}}\n";
+    let w = load_str(text, "w").unwrap();
+    assert_eq!(w.controller.unwrap().cluster_name, "mirror");
+    assert_eq!(w.cluster.name.as_deref(), Some("mirror"));
+}

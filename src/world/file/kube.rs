@@ -216,9 +216,9 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The LBC's container args from a Deployment. `explicit`: the user said this is the LBC
-/// (`controller.deployment`), so any Deployment is accepted and its first container used when
-/// none is named after the LBC; otherwise only a Deployment running the LBC counts.
+/// The LBC's container args from a Deployment: those of the container named or imaged after the
+/// LBC, else of the first container when the user said this is the LBC (`explicit`,
+/// `controller.deployment`) or the Deployment bears the chart's name. Other Deployments: `None`.
 pub(super) fn deployment_args<'a>(at: &At<'a>, explicit: bool) -> Res<LbcArgs<'a>> {
     if explicit {
         let api = at.req("apiVersion")?;
@@ -252,7 +252,12 @@ pub(super) fn deployment_args<'a>(at: &At<'a>, explicit: bool) -> Res<LbcArgs<'a
             break;
         }
     }
-    if chosen.is_none() && explicit {
+    // A Deployment named like the chart's is the LBC even when its container is renamed.
+    let named_lbc = match at.get("metadata")? {
+        Some(m) => m.opt_str("name")?.as_deref() == Some(LBC_NAME),
+        None => false,
+    };
+    if chosen.is_none() && (explicit || named_lbc) {
         chosen = containers.first().cloned();
     }
     let Some(c) = chosen else {
