@@ -1,5 +1,6 @@
-//! Integration tests over HTTP, one binary. The Kubernetes side runs against a fake
-//! kube-apiserver in this crate (`fake_apiserver`), never a real cluster.
+//! Integration tests, one binary so the crate is linked once. The Kubernetes side runs against
+//! a fake kube-apiserver in this crate (`fake_apiserver`), the AWS side against moto on
+//! loopback; never a real cluster or account.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -9,3 +10,4 @@ mod kube_controller;
 mod kube_patch;
 mod kube_support;
 mod kube_watch;
+mod world_file;
