@@ -1,0 +1,31 @@
+//! The live AWS side: one `SdkConfig`, the EC2 and ELBv2 clients, the inventory (describes →
+//! World) and the sink (a Plan's AWS changes → API calls). No SDK type leaves this module tree.
+
+pub mod budget;
+pub mod client;
+pub mod config;
+pub mod ec2;
+pub mod elbv2;
+pub mod errors;
+pub mod inventory;
+mod mutate;
+pub mod ops;
+pub mod paging;
+pub mod sink;
+pub mod stats;
+
+pub use client::Aws;
+pub use config::{AwsOptions, load_sdk_config};
+pub use errors::{AwsError, ErrorKind};
+pub use inventory::{
+    AwsSnapshot, LoadOptions, PageSizes, Problem, load_base, load_details, load_lb_attributes,
+    load_listeners, load_target_health, snapshot_aws,
+};
+pub use ops::Op;
+pub use sink::{SinkError, apply_plan};
+pub use stats::Stats;
+
+/// Clients for the default chain plus the command line's `--profile`/`--region`.
+pub async fn connect(opts: &AwsOptions) -> Aws {
+    Aws::new(&load_sdk_config(opts).await)
+}

@@ -1,0 +1,3 @@
+//! Adapters between the outside world (AWS, Kubernetes) and the plain World types.
+
+pub mod aws;
