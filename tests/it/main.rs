@@ -5,4 +5,5 @@
 mod aws_common;
 mod aws_errors;
 mod aws_inventory;
+mod aws_scale;
 mod aws_sink;
