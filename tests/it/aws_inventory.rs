@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use lbsg::infra::aws::{LoadOptions, Op, PageSizes, snapshot_aws};
 use lbsg::world::{Rule, Source};
 
-use crate::aws_common::{EXTRA_TGS, env, seed};
+use crate::aws_common::env;
+use crate::aws_seed::{EXTRA_TGS, seed};
 
 fn rule(
     proto: &str,

@@ -10,7 +10,8 @@ use lbsg::core::plan::{Change, ChangeKind, Owner, Plan, Risk};
 use lbsg::infra::aws::{LoadOptions, Op, SinkError, apply_plan, load_base};
 use lbsg::world::{Rule, Source, Tags, World};
 
-use crate::aws_common::{Env, Seeded, cidr, env, perm, seed};
+use crate::aws_common::{Env, env};
+use crate::aws_seed::{Seeded, cidr, perm, seed};
 
 fn plan(kinds: Vec<ChangeKind>) -> Plan {
     Plan {

@@ -6,4 +6,5 @@ mod aws_common;
 mod aws_errors;
 mod aws_inventory;
 mod aws_scale;
+mod aws_seed;
 mod aws_sink;

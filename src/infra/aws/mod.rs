@@ -4,6 +4,7 @@
 pub mod budget;
 pub mod client;
 pub mod config;
+pub mod details;
 pub mod ec2;
 pub mod elbv2;
 pub mod errors;
@@ -16,11 +17,12 @@ pub mod stats;
 
 pub use client::Aws;
 pub use config::{AwsOptions, load_sdk_config};
-pub use errors::{AwsError, ErrorKind};
-pub use inventory::{
-    AwsSnapshot, LoadOptions, PageSizes, Problem, load_base, load_details, load_lb_attributes,
-    load_listeners, load_target_health, snapshot_aws,
+pub use details::{
+    AwsSnapshot, Problem, load_details, load_lb_attributes, load_listeners, load_target_health,
+    snapshot_aws,
 };
+pub use errors::{AwsError, ErrorKind};
+pub use inventory::{LoadOptions, PageSizes, load_base};
 pub use ops::Op;
 pub use sink::{SinkError, apply_plan};
 pub use stats::Stats;
