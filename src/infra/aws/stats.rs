@@ -61,6 +61,19 @@ impl Stats {
         StatsInterceptor(self.clone())
     }
 
+    /// The sum over every operation (for a status line: calls made, throttling seen).
+    pub fn total(&self) -> OpStats {
+        self.snapshot()
+            .values()
+            .fold(OpStats::default(), |mut t, s| {
+                t.calls += s.calls;
+                t.pages += s.pages;
+                t.attempts += s.attempts;
+                t.throttled += s.throttled;
+                t
+            })
+    }
+
     /// A table for `--stats`: one line per operation, then the totals.
     pub fn render(&self) -> String {
         let snap = self.snapshot();
@@ -69,18 +82,14 @@ impl Stats {
             "{:<width$} {:>6} {:>6} {:>8} {:>9}\n",
             "operation", "calls", "pages", "attempts", "throttled"
         );
-        let mut total = OpStats::default();
         for (op, s) in &snap {
             let _ = writeln!(
                 out,
                 "{op:<width$} {:>6} {:>6} {:>8} {:>9}",
                 s.calls, s.pages, s.attempts, s.throttled
             );
-            total.calls += s.calls;
-            total.pages += s.pages;
-            total.attempts += s.attempts;
-            total.throttled += s.throttled;
         }
+        let total = self.total();
         let _ = writeln!(
             out,
             "{:<width$} {:>6} {:>6} {:>8} {:>9}",
