@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Form, State};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use lbsg::infra::aws::budget::Budget;
@@ -22,10 +22,26 @@ const SGS: usize = 1000;
 const ENIS: usize = 3000;
 const EC2_MAX: usize = 1000;
 
+/// A fake EC2 + ELBv2 endpoint: 1,000 SGs and 3,000 ENIs in `vpc-1`, nothing else.
 #[derive(Default)]
-struct Fake {
+pub struct Fake {
     /// (Action, MaxResults) of every request.
-    seen: Mutex<Vec<(String, Option<usize>)>>,
+    pub seen: Mutex<Vec<(String, Option<usize>)>>,
+    /// The `Authorization` header of every request (which credentials signed it).
+    pub auth: Mutex<Vec<String>>,
+}
+
+/// Serve `fake` on a free loopback port; returns its URL and the server task.
+pub async fn serve(fake: Arc<Fake>) -> (String, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let app = axum::Router::new()
+        .route("/", post(handle))
+        .with_state(fake);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    (
+        endpoint,
+        tokio::spawn(async move { axum::serve(listener, app).await }),
+    )
 }
 
 fn sg_id(i: usize) -> String {
@@ -49,8 +65,16 @@ fn ec2_xml(action: &str, body: &str, next: Option<String>) -> String {
 
 async fn handle(
     State(fake): State<Arc<Fake>>,
+    headers: HeaderMap,
     Form(params): Form<Vec<(String, String)>>,
 ) -> impl IntoResponse {
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    fake.auth
+        .lock()
+        .unwrap()
+        .push(auth.unwrap_or_default().to_string());
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let action = get("Action").unwrap_or_default().to_string();
     let max: Option<usize> = get("MaxResults").map(|m| m.parse().unwrap());
@@ -134,12 +158,7 @@ async fn handle(
 #[tokio::test]
 async fn aws_scale_load_of_1000_sgs_and_3000_enis_costs_the_page_arithmetic() {
     let fake = Arc::new(Fake::default());
-    let app = axum::Router::new()
-        .route("/", post(handle))
-        .with_state(fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (endpoint, server) = serve(fake.clone()).await;
 
     let sdk = sdk_config(&endpoint).await;
     let aws = Aws::new(&sdk).with_budget(Budget::unlimited());

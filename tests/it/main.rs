@@ -3,6 +3,7 @@
 //! starts moto and sets it.
 
 mod aws_common;
+mod aws_config;
 mod aws_errors;
 mod aws_inventory;
 mod aws_scale;
