@@ -17,8 +17,8 @@ use super::stats::Stats;
 /// Everything needed to talk to AWS. Cheap to clone (the SDK clients are shared handles).
 #[derive(Clone)]
 pub struct Aws {
-    pub ec2: aws_sdk_ec2::Client,
-    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub(crate) ec2: aws_sdk_ec2::Client,
+    pub(crate) elb: aws_sdk_elasticloadbalancingv2::Client,
     budget: Budget,
     stats: Stats,
     ctx: ErrorContext,
@@ -79,7 +79,7 @@ impl Aws {
 
     /// Send one request (one page): wait for the budget, count it, classify its error.
     /// `request` is an unsent SDK future; nothing goes out before the budget allows it.
-    pub async fn send<T, E, R>(
+    pub(crate) async fn send<T, E, R>(
         &self,
         op: Op,
         request: impl Future<Output = Result<T, SdkError<E, R>>>,
@@ -98,7 +98,7 @@ impl Aws {
     }
 
     /// Count one logical request (its pages are counted by [`Aws::send`]).
-    pub fn call(&self, op: Op) {
+    pub(crate) fn call(&self, op: Op) {
         self.stats.call(op);
     }
 }

@@ -199,7 +199,7 @@ pub enum Transport {
 }
 
 /// Strip an SDK error down to a [`Failure`].
-pub fn failure_of<E, R>(err: &SdkError<E, R>) -> Failure
+pub(crate) fn failure_of<E, R>(err: &SdkError<E, R>) -> Failure
 where
     E: ProvideErrorMetadata + StdError + 'static,
     R: fmt::Debug + 'static,
@@ -240,7 +240,7 @@ where
 }
 
 /// Classify an SDK error of `op`.
-pub fn from_sdk<E, R>(op: Op, err: &SdkError<E, R>, ctx: &ErrorContext) -> AwsError
+pub(crate) fn from_sdk<E, R>(op: Op, err: &SdkError<E, R>, ctx: &ErrorContext) -> AwsError
 where
     E: ProvideErrorMetadata + StdError + 'static,
     R: fmt::Debug + 'static,

@@ -1,12 +1,14 @@
 //! The live AWS side: one `SdkConfig`, the EC2 and ELBv2 clients, the inventory (describes →
-//! World) and the sink (a Plan's AWS changes → API calls). No SDK type leaves this module tree.
+//! World) and the sink (a Plan's AWS changes → API calls). SDK types appear in the public API
+//! only where a caller builds or instruments the clients (`SdkConfig`, config builders,
+//! interceptors); everything loaded comes out as World types.
 
 pub mod budget;
 pub mod client;
 pub mod config;
 pub mod details;
-pub mod ec2;
-pub mod elbv2;
+pub(crate) mod ec2;
+pub(crate) mod elbv2;
 pub mod errors;
 pub mod inventory;
 mod mutate;
