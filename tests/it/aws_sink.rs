@@ -22,6 +22,7 @@ fn plan(kinds: Vec<ChangeKind>) -> Plan {
                 owner: Owner::User,
                 risk: Risk::Widened,
                 stack: Some("default/web".into()),
+                pending: false,
             })
             .collect(),
         ..Default::default()

@@ -67,9 +67,18 @@ mod tests {
         assert!(covers(&any, &office));
         assert!(!covers(&office, &any));
         let range = r("tcp", 30000, 32767, Source::Group("sg-1".into()));
-        assert!(covers(&range, &r("tcp", 31443, 31443, Source::Group("sg-1".into()))));
-        assert!(!covers(&range, &r("tcp", 31443, 31443, Source::Group("sg-2".into()))));
-        assert!(!covers(&range, &r("udp", 31443, 31443, Source::Group("sg-1".into()))));
+        assert!(covers(
+            &range,
+            &r("tcp", 31443, 31443, Source::Group("sg-1".into()))
+        ));
+        assert!(!covers(
+            &range,
+            &r("tcp", 31443, 31443, Source::Group("sg-2".into()))
+        ));
+        assert!(!covers(
+            &range,
+            &r("udp", 31443, 31443, Source::Group("sg-1".into()))
+        ));
         let all = Rule {
             protocol: "-1".into(),
             from_port: None,
@@ -77,7 +86,13 @@ mod tests {
             source: Source::Cidr("10.0.0.0/8".into()),
             description: String::new(),
         };
-        assert!(covers(&all, &r("udp", 53, 53, Source::Cidr("10.1.0.0/16".into()))));
-        assert!(!covers(&any, &r("tcp", 80, 80, Source::CidrV6("::/0".into()))));
+        assert!(covers(
+            &all,
+            &r("udp", 53, 53, Source::Cidr("10.1.0.0/16".into()))
+        ));
+        assert!(!covers(
+            &any,
+            &r("tcp", 80, 80, Source::CidrV6("::/0".into()))
+        ));
     }
 }

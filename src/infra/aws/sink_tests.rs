@@ -287,6 +287,7 @@ fn plan(kinds: Vec<ChangeKind>) -> Plan {
                 owner: Owner::User,
                 risk: Risk::Widened,
                 stack: None,
+                pending: false,
             })
             .collect(),
         ..Default::default()
