@@ -11,6 +11,7 @@ mod aws_inventory;
 mod aws_scale;
 mod aws_seed;
 mod aws_sink;
+mod cli_plan;
 mod fake_apiserver;
 mod kube_client;
 mod kube_controller;
