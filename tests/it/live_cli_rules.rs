@@ -108,3 +108,70 @@ async fn live_rule_apply_authorizes_and_revokes_only_with_consent() {
     assert_eq!(proxy.mutating(), vec!["ec2:RevokeSecurityGroupIngress"]);
     assert!(v4_rules(&ingress(&ec2, &sg).await).is_empty());
 }
+
+#[tokio::test]
+async fn live_rule_apply_on_a_group_changed_since_the_plan_applies_nothing() {
+    let Some((proxy, ec2)) =
+        moto("live_rule_apply_on_a_group_changed_since_the_plan_applies_nothing").await
+    else {
+        return;
+    };
+    let (vpc, _) = seed_vpc(&ec2).await;
+    let sg = ec2
+        .create_security_group()
+        .group_name("app")
+        .description("app servers")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    proxy.clear();
+    // Someone adds a rule after lbsg loaded the account (its first DescribeSecurityGroups) and
+    // before the apply re-describes the group (its second).
+    let (other, group) = (ec2.clone(), sg.clone());
+    proxy.before_nth("ec2:DescribeSecurityGroups", 2, async move {
+        other
+            .authorize_security_group_ingress()
+            .group_id(group)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(22)
+                    .to_port(22)
+                    .ip_ranges(
+                        aws_sdk_ec2::types::IpRange::builder()
+                            .cidr_ip("192.168.0.0/16")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let r = Lbsg::new()
+        .aws(&proxy)
+        .run(&[
+            "apply",
+            &sg,
+            "--add-rule",
+            "tcp:443:10.0.0.0/8",
+            "--no-kube",
+            "--vpc-id",
+            &vpc,
+            "--yes",
+        ])
+        .await;
+    assert_eq!(r.code, Some(2), "{r}");
+    assert!(r.err.contains("AWS changed since the plan"), "{r}");
+    assert!(r.err.contains("nothing applied"), "{r}");
+    // The only write is the other client's; lbsg's rule is not there.
+    assert_eq!(proxy.mutating(), vec!["ec2:AuthorizeSecurityGroupIngress"]);
+    assert_eq!(
+        v4_rules(&ingress(&ec2, &sg).await),
+        vec![("tcp".into(), 22, 22, "192.168.0.0/16".into(), String::new())]
+    );
+}

@@ -5,10 +5,13 @@
 //! own moto account (`x-moto-account-id`, so tests stay parallel-safe without a global reset),
 //! and every request is logged by IAM action (`ec2:DescribeVpcs`), read from the SigV4
 //! credential scope and the query-protocol `Action` parameter. moto has no request log of its
-//! own; this log is what "no mutating call" is counted on.
+//! own; this log is what "no mutating call" is counted on. A test can also make another
+//! client act at a chosen moment ([`MotoProxy::before_nth`]), e.g. between a plan and its apply.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
 
 use axum::Router;
 use axum::body::Body;
@@ -21,11 +24,19 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::aws_common::fresh_account;
 
+/// Run before forwarding the n-th request (1-based) of an action.
+struct Hook {
+    action: String,
+    nth: usize,
+    run: BoxFuture<'static, ()>,
+}
+
 #[derive(Clone)]
 struct Shared {
     upstream: String,
     account: String,
     log: Arc<Mutex<Vec<String>>>,
+    hook: Arc<Mutex<Option<Hook>>>,
     client: Client<HttpConnector, Body>,
 }
 
@@ -36,6 +47,7 @@ pub struct MotoProxy {
     /// The moto account every request through this proxy lands in.
     pub account: String,
     log: Arc<Mutex<Vec<String>>>,
+    hook: Arc<Mutex<Option<Hook>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -49,10 +61,12 @@ impl MotoProxy {
     /// A proxy to `moto` (its endpoint URL) on a fresh account, bound to 127.0.0.1:0.
     pub async fn start(moto: &str) -> Self {
         let log = Arc::new(Mutex::new(Vec::new()));
+        let hook = Arc::new(Mutex::new(None));
         let shared = Shared {
             upstream: moto.trim_end_matches('/').to_string(),
             account: fresh_account(),
             log: log.clone(),
+            hook: hook.clone(),
             client: Client::builder(TokioExecutor::new()).build_http(),
         };
         let account = shared.account.clone();
@@ -66,8 +80,26 @@ impl MotoProxy {
             url,
             account,
             log,
+            hook,
             task,
         }
+    }
+
+    /// When the `nth` request (1-based, counted from now on the log) of `action` arrives, run
+    /// `f` to completion before forwarding it. Requests `f` sends through this proxy are
+    /// logged like any other.
+    pub fn before_nth(
+        &self,
+        action: &str,
+        nth: usize,
+        f: impl Future<Output = ()> + Send + 'static,
+    ) {
+        let seen = self.actions().iter().filter(|a| *a == action).count();
+        *self.hook.lock().unwrap() = Some(Hook {
+            action: action.to_string(),
+            nth: seen + nth,
+            run: Box::pin(f),
+        });
     }
 
     /// Every request so far, by IAM action, in arrival order.
@@ -135,7 +167,21 @@ async fn forward(State(st): State<Shared>, req: Request) -> Response {
         service_of(parts.headers.get("authorization")),
         action_of(&bytes, &parts.uri)
     );
-    st.log.lock().unwrap().push(action);
+    let seen = {
+        let mut log = st.log.lock().unwrap();
+        log.push(action.clone());
+        log.iter().filter(|a| **a == action).count()
+    };
+    let due = {
+        let mut hook = st.hook.lock().unwrap();
+        match hook.as_ref() {
+            Some(h) if h.action == action && h.nth == seen => hook.take(),
+            _ => None,
+        }
+    };
+    if let Some(h) = due {
+        h.run.await;
+    }
     let path = parts
         .uri
         .path_and_query()
