@@ -1,0 +1,1 @@
+//! Topology graph (being written).
