@@ -91,6 +91,9 @@ fn tg_is_ipv6(tg: &TargetGroup) -> bool {
     tg.ip_address_type.as_deref() == Some("ipv6")
 }
 
+/// Targets with equal SGs, SG origin, traffic port and health-check port share one answer.
+type SetKey = (Vec<String>, SgOrigin, Option<u16>, Option<u16>);
+
 /// How the LB reaches its targets, fixed per (LB, TG).
 struct Sender {
     /// SG-mode: the LB's SGs and subnet addresses. SG-less: the subnet addresses only.
@@ -145,10 +148,7 @@ pub fn evaluate(idx: &WorldIndex<'_>, lb: &LoadBalancer, tg: &TargetGroup) -> Tg
         codes.push(Code::TargetsNotLoaded);
     }
     let traffic_protos = protos_of(tg.protocol.as_deref());
-    let mut groups: BTreeMap<
-        (Vec<String>, SgOrigin, Option<u16>, Option<u16>),
-        Vec<ResolvedTarget>,
-    > = BTreeMap::new();
+    let mut groups: BTreeMap<SetKey, Vec<ResolvedTarget>> = BTreeMap::new();
     for t in resolved {
         groups
             .entry((t.sgs.clone(), t.origin.clone(), t.port, t.health_check_port))
