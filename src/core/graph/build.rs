@@ -2,7 +2,7 @@
 //! chain (its LBs, their SGs and sources, target groups, targets, and the target-SG rules that
 //! concern those LBs).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use super::{Edge, EdgeKind, Node, NodeKind, Role, Status, Topology};
 use crate::core::plan::ResourceRef;
@@ -63,10 +63,12 @@ pub fn build_for(idx: &WorldIndex<'_>, e: &Exposure, r: &ResourceRef) -> Option<
 
 struct Builder<'a, 'w> {
     idx: &'a WorldIndex<'w>,
-    nodes: BTreeMap<String, Node>,
-    edges: BTreeMap<(String, String, EdgeKind), Status>,
-    /// (source key, SG id) → ports, folded into one AllowsFrom edge each.
-    allows: BTreeMap<(String, String), PortMap>,
+    /// Nodes in insertion order, interned by key; sorted by key in [`Builder::finish`].
+    nodes: Vec<Node>,
+    ids: HashMap<String, u32>,
+    edges: HashMap<(u32, u32, EdgeKind), Status>,
+    /// (source, SG) → ports, folded into one AllowsFrom edge each.
+    allows: HashMap<(u32, u32), PortMap>,
     pods_by_ip: HashMap<&'w str, String>,
 }
 
@@ -98,26 +100,43 @@ impl<'a, 'w> Builder<'a, 'w> {
         }
         Self {
             idx,
-            nodes: BTreeMap::new(),
-            edges: BTreeMap::new(),
-            allows: BTreeMap::new(),
+            nodes: Vec::new(),
+            ids: HashMap::new(),
+            edges: HashMap::new(),
+            allows: HashMap::new(),
             pods_by_ip,
         }
     }
 
-    fn node(&mut self, key: &str, kind: NodeKind, label: &str) -> &mut Node {
-        self.nodes.entry(key.to_string()).or_insert_with(|| Node {
+    fn has(&self, key: &str) -> bool {
+        self.ids.contains_key(key)
+    }
+
+    /// The node's id, inserting it (with `kind` and `label`) when new.
+    fn node(&mut self, key: &str, kind: NodeKind, label: &str) -> u32 {
+        if let Some(&i) = self.ids.get(key) {
+            return i;
+        }
+        let i = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
+        self.nodes.push(Node {
             key: key.to_string(),
             kind,
             label: label.to_string(),
             roles: BTreeSet::new(),
             status: Status::Neutral,
-        })
+        });
+        self.ids.insert(key.to_string(), i);
+        i
+    }
+
+    fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        let i = *self.ids.get(key)?;
+        self.nodes.get_mut(i as usize)
     }
 
     /// Raises a node's status (Blocked > Exposed > Unknown > Ok > Neutral).
     fn mark(&mut self, key: &str, s: Status) {
-        if let Some(n) = self.nodes.get_mut(key)
+        if let Some(n) = self.get_mut(key)
             && rank(s) > rank(n.status)
         {
             n.status = s;
@@ -125,26 +144,31 @@ impl<'a, 'w> Builder<'a, 'w> {
     }
 
     fn edge(&mut self, a: &str, b: &str, kind: EdgeKind, s: Status) {
-        let e = self
-            .edges
-            .entry((a.to_string(), b.to_string(), kind))
-            .or_insert(s);
+        let (Some(&ia), Some(&ib)) = (self.ids.get(a), self.ids.get(b)) else {
+            return;
+        };
+        let e = self.edges.entry((ia, ib, kind)).or_insert(s);
         if rank(s) > rank(*e) {
             *e = s;
         }
     }
 
     fn sg(&mut self, id: &str) {
+        if self.has(id) {
+            return;
+        }
         let (label, status) = match self.idx.sg(id) {
             Some(sg) if !sg.name.is_empty() => (sg.name.clone(), Status::Neutral),
             Some(_) => (id.to_string(), Status::Neutral),
             None => (format!("{id} (not loaded)"), Status::Unknown),
         };
         let backend = self.idx.backend_sgs.contains(id);
-        let n = self.node(id, NodeKind::SecurityGroup, &label);
-        n.status = status;
-        if backend {
-            n.roles.insert(Role::Backend);
+        let i = self.node(id, NodeKind::SecurityGroup, &label) as usize;
+        if let Some(n) = self.nodes.get_mut(i) {
+            n.status = status;
+            if backend {
+                n.roles.insert(Role::Backend);
+            }
         }
     }
 
@@ -155,7 +179,7 @@ impl<'a, 'w> Builder<'a, 'w> {
             if !keep(src) {
                 continue;
             }
-            let key = match src {
+            let src_id = match src {
                 Source::Cidr(c) | Source::CidrV6(c) => {
                     let internet = matches!(c.as_str(), "0.0.0.0/0" | "::/0");
                     let (kind, label) = if internet {
@@ -163,8 +187,7 @@ impl<'a, 'w> Builder<'a, 'w> {
                     } else {
                         (NodeKind::Cidr, c.clone())
                     };
-                    self.node(c, kind, &label);
-                    c.clone()
+                    self.node(c, kind, &label)
                 }
                 Source::PrefixList(p) => {
                     let label = self
@@ -177,23 +200,31 @@ impl<'a, 'w> Builder<'a, 'w> {
                         .map(|pl| pl.name.clone())
                         .filter(|n| !n.is_empty())
                         .unwrap_or_else(|| p.clone());
-                    self.node(p, NodeKind::PrefixList, &label);
-                    p.clone()
+                    if self.has(p) {
+                        self.node(p, NodeKind::PrefixList, "")
+                    } else {
+                        self.node(p, NodeKind::PrefixList, &label)
+                    }
                 }
                 Source::Group(g) => {
                     self.sg(g);
-                    g.clone()
+                    self.node(g, NodeKind::SecurityGroup, g)
                 }
                 Source::None => continue,
             };
+            self.sg(&sg.id);
+            let sg_id = self.node(&sg.id, NodeKind::SecurityGroup, &sg.id);
             self.allows
-                .entry((key, sg.id.clone()))
+                .entry((src_id, sg_id))
                 .or_default()
                 .add_rule(&RulePorts::of(&r.rule));
         }
     }
 
     fn eni(&mut self, id: &str) {
+        if self.has(id) {
+            return;
+        }
         let Some(eni) = self.idx.eni(id) else {
             return;
         };
@@ -217,6 +248,9 @@ impl<'a, 'w> Builder<'a, 'w> {
     }
 
     fn instance(&mut self, id: &str) {
+        if self.has(id) {
+            return;
+        }
         let label = match self.idx.node_of_instance(id) {
             Some(n) => format!("{} ({id})", n.meta.name),
             None => id.to_string(),
@@ -244,7 +278,7 @@ impl<'a, 'w> Builder<'a, 'w> {
         }
         for sg in &lb.security_groups {
             self.sg(sg);
-            if let Some(n) = self.nodes.get_mut(sg.as_str()) {
+            if let Some(n) = self.get_mut(sg) {
                 n.roles.insert(Role::Frontend);
             }
             self.edge(sg, arn, EdgeKind::AttachedTo, Status::Neutral);
@@ -262,7 +296,8 @@ impl<'a, 'w> Builder<'a, 'w> {
             if l.sources.is_empty() || l.reachable_targets < l.total_targets {
                 st = Status::Blocked;
             }
-            self.node(&l.id, NodeKind::Listener, &label).status = st;
+            self.node(&l.id, NodeKind::Listener, &label);
+            self.mark(&l.id, st);
             if rank(st) > rank(lb_status) {
                 lb_status = st;
             }
@@ -297,16 +332,14 @@ impl<'a, 'w> Builder<'a, 'w> {
     }
 
     fn mark_internet(&mut self, cidr: &str) {
-        if self.nodes.contains_key(cidr) {
-            self.mark(cidr, Status::Exposed);
-        }
+        self.mark(cidr, Status::Exposed);
     }
 
     fn target_set(&mut self, lb: &LbReach, tg: &str, set: &TargetSet, chain_only: bool) {
         let status = verdict_status(set.verdict);
         for sg in &set.sgs {
             self.sg(sg);
-            if let Some(n) = self.nodes.get_mut(sg.as_str()) {
+            if let Some(n) = self.get_mut(sg) {
                 n.roles.insert(Role::Target);
             }
             if chain_only && let Some(g) = self.idx.sg(sg) {
@@ -340,35 +373,51 @@ impl<'a, 'w> Builder<'a, 'w> {
                 }
             }
         }
+        let Some(&tg_id) = self.ids.get(tg) else {
+            return;
+        };
         for t in &set.targets {
-            let port = t.port;
-            let key = match &t.eni {
+            let target = match &t.eni {
                 Some(eni) => {
                     self.eni(eni);
-                    eni.clone()
+                    self.ids.get(eni.as_str()).copied()
                 }
                 None => {
-                    let kind = if t.id.starts_with("i-") {
-                        NodeKind::Instance
+                    let (kind, label) = if t.id.starts_with("i-") {
+                        (NodeKind::Instance, format!("{} (ENI not loaded)", t.id))
                     } else if t.id.starts_with("arn:") {
-                        NodeKind::LoadBalancer
+                        (NodeKind::LoadBalancer, format!("{} (not loaded)", t.id))
                     } else {
-                        NodeKind::Eni
+                        (NodeKind::Eni, format!("{} (ENI not loaded)", t.id))
                     };
-                    let label = format!("{} (ENI not loaded)", t.id);
-                    self.node(&t.id, kind, &label);
+                    let i = self.node(&t.id, kind, &label);
                     for sg in &set.sgs {
                         self.edge(sg, &t.id, EdgeKind::AttachedTo, Status::Neutral);
                     }
-                    t.id.clone()
+                    Some(i)
                 }
             };
-            self.mark(&key, status);
-            self.edge(tg, &key, EdgeKind::Targets { port }, status);
-            if let Some(pod) = self.pods_by_ip.get(t.id.as_str()).cloned() {
+            let Some(target) = target else { continue };
+            if let Some(n) = self.nodes.get_mut(target as usize)
+                && rank(status) > rank(n.status)
+            {
+                n.status = status;
+            }
+            let e = self
+                .edges
+                .entry((tg_id, target, EdgeKind::Targets { port: t.port }))
+                .or_insert(status);
+            if rank(status) > rank(*e) {
+                *e = status;
+            }
+            if !self.pods_by_ip.is_empty()
+                && let Some(pod) = self.pods_by_ip.get(t.id.as_str()).cloned()
+            {
                 let label = pod.trim_start_matches("pod/").to_string();
-                self.node(&pod, NodeKind::Pod, &label);
-                self.edge(&key, &pod, EdgeKind::AttachedTo, Status::Neutral);
+                let p = self.node(&pod, NodeKind::Pod, &label);
+                self.edges
+                    .entry((target, p, EdgeKind::AttachedTo))
+                    .or_insert(Status::Neutral);
             }
         }
     }
@@ -378,7 +427,7 @@ impl<'a, 'w> Builder<'a, 'w> {
         let groups = ingress_groups(self.idx.world);
         let sgs: Vec<String> = self
             .nodes
-            .values()
+            .iter()
             .filter(|n| n.kind == NodeKind::SecurityGroup)
             .map(|n| n.key.clone())
             .collect();
@@ -393,22 +442,43 @@ impl<'a, 'w> Builder<'a, 'w> {
 
     fn finish(mut self) -> Topology {
         for ((src, sg), ports) in std::mem::take(&mut self.allows) {
-            self.edge(
-                &src,
-                &sg,
-                EdgeKind::AllowsFrom {
-                    ports: ports.to_string(),
-                },
-                Status::Neutral,
-            );
+            let kind = EdgeKind::AllowsFrom { ports };
+            self.edges.insert((src, sg, kind), Status::Neutral);
         }
-        let nodes: Vec<Node> = self.nodes.into_values().collect();
-        let edges = self
+        // Key order for nodes; (from key, to key, kind) for edges: the graph is then the same
+        // for the same world however it was assembled.
+        let mut order: Vec<u32> = (0..self.nodes.len() as u32).collect();
+        order.sort_by(|a, b| {
+            self.nodes[*a as usize]
+                .key
+                .cmp(&self.nodes[*b as usize].key)
+        });
+        let mut rank_of = vec![0u32; self.nodes.len()];
+        for (r, &i) in order.iter().enumerate() {
+            rank_of[i as usize] = r as u32;
+        }
+        let mut edges: Vec<(u32, u32, EdgeKind, Status)> = self
             .edges
             .into_iter()
-            .map(|((a, b, kind), status)| (a, b, Edge { kind, status }))
+            .map(|((a, b, kind), st)| (rank_of[a as usize], rank_of[b as usize], kind, st))
             .collect();
-        Topology::from_parts(nodes, edges)
+        edges.sort_unstable_by(|x, y| {
+            x.0.cmp(&y.0)
+                .then(x.1.cmp(&y.1))
+                .then_with(|| x.2.cmp(&y.2))
+        });
+        let mut slots: Vec<Option<Node>> = self.nodes.into_iter().map(Some).collect();
+        let nodes: Vec<Node> = order
+            .iter()
+            .filter_map(|&i| slots[i as usize].take())
+            .collect();
+        Topology::from_sorted(
+            nodes,
+            edges
+                .into_iter()
+                .map(|(a, b, kind, status)| (a, b, Edge { kind, status }))
+                .collect(),
+        )
     }
 }
 

@@ -14,6 +14,8 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
+use crate::core::reach::PortMap;
+
 pub use build::{build, build_for, build_with};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -107,11 +109,11 @@ pub const COLUMNS: [&str; 9] = [
     "nodes and pods",
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum EdgeKind {
     /// Source → SG: the SG admits these protocols/ports from the source.
-    AllowsFrom { ports: String },
+    AllowsFrom { ports: PortMap },
     /// SG → LB or ENI.
     AttachedTo,
     /// LB → listener.
@@ -142,7 +144,7 @@ impl EdgeKind {
     /// Short text for an edge label (empty when the kind says it all).
     pub fn label(&self) -> String {
         match self {
-            EdgeKind::AllowsFrom { ports } => ports.clone(),
+            EdgeKind::AllowsFrom { ports } => ports.to_string(),
             EdgeKind::Targets { port: Some(p) } => p.to_string(),
             EdgeKind::MissingRule { traffic } => format!("missing {traffic}"),
             _ => String::new(),
@@ -222,8 +224,8 @@ impl Topology {
         v
     }
 
-    /// Inserts sorted nodes then sorted edges; used by the builder only.
-    fn from_parts(nodes: Vec<Node>, edges: Vec<(String, String, Edge)>) -> Self {
+    /// Nodes already in key order; edges as (from position, to position, edge), sorted.
+    fn from_sorted(nodes: Vec<Node>, edges: Vec<(u32, u32, Edge)>) -> Self {
         let mut graph = DiGraph::with_capacity(nodes.len(), edges.len());
         let mut by_key = HashMap::with_capacity(nodes.len());
         for n in nodes {
@@ -232,9 +234,7 @@ impl Topology {
             by_key.insert(key, i);
         }
         for (a, b, e) in edges {
-            if let (Some(&ia), Some(&ib)) = (by_key.get(&a), by_key.get(&b)) {
-                graph.add_edge(ia, ib, e);
-            }
+            graph.add_edge(NodeIndex::new(a as usize), NodeIndex::new(b as usize), e);
         }
         Self { graph, by_key }
     }

@@ -260,7 +260,14 @@ pub fn admits(
                 continue;
             }
             let matches = RulePorts::of(&r.rule).admits(t);
+            // A near miss is a rule that would admit the whole sender if only its ports matched.
+            let near_miss = !matches
+                && match &rule_addrs {
+                    None => true,
+                    Some(s) => s.contains_set(&who.addrs),
+                };
             let slot = match (&rule_addrs, matches) {
+                (_, false) if !near_miss => continue,
                 (_, false) => &mut near,
                 (None, true) => &mut by_group,
                 (Some(s), true) => {
@@ -454,6 +461,24 @@ mod tests {
             &pls(),
         );
         assert_eq!(v6.verdict, Verdict::Blocked);
+        // Near misses: only rules that would admit the whole sender on another port.
+        let wide = sg(
+            "sg-0wide",
+            &[
+                r("tcp", 22, 22, "10.0.0.0/16"),
+                r("tcp", 23, 23, "10.0.0.0/24"),
+            ],
+        );
+        let miss = admits(
+            &[&wide],
+            &[],
+            &subnets(&["10.0.0.0/23"]),
+            Traffic::tcp(30808),
+            &pls(),
+        );
+        assert_eq!(miss.verdict, Verdict::Blocked);
+        assert_eq!(miss.near_misses.len(), 1);
+        assert_eq!(miss.near_misses[0].rule.from_port, Some(22));
     }
 
     #[test]

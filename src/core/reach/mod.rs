@@ -13,6 +13,7 @@ pub mod index;
 pub mod interval;
 pub mod owners;
 pub mod ports;
+pub mod scale;
 pub mod targets;
 pub mod tg;
 
@@ -28,6 +29,8 @@ pub use index::WorldIndex;
 pub use ports::{PortMap, PortSet, Proto, Traffic};
 pub use tg::{Check, TargetSet, TgReach};
 
+#[cfg(test)]
+mod demo_tests;
 #[cfg(test)]
 mod exposure_tests;
 #[cfg(test)]

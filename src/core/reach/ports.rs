@@ -182,7 +182,7 @@ fn icmp_set(icmp_type: Option<i32>, code: Option<i32>) -> PortSet {
 }
 
 /// Ports per protocol: what a set of rules admits, for summaries and diffs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PortMap {
     /// A `-1` rule is present: every protocol and port.
     pub all: bool,
