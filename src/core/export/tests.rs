@@ -153,3 +153,70 @@ fn dump_samples() {
     std::fs::write("/tmp/reach/tricky.mmd", mermaid::render(&t)).unwrap();
     std::fs::write("/tmp/reach/tricky.json", json::render(&t)).unwrap();
 }
+
+#[test]
+fn demo_graphs_render_with_graphviz() {
+    use crate::core::plan::ResourceRef;
+    use crate::core::reach::{WorldIndex, exposure_with};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo/world.yaml");
+    let w = match crate::world::file::load_path(std::path::Path::new(path)) {
+        Ok(w) => w,
+        Err(e) => panic!("demo world: {e}"),
+    };
+    let idx = WorldIndex::new(&w);
+    let e = exposure_with(&idx);
+    let whole = graph::build_with(&idx, &e);
+    let out = run_dot(&dot::render(&whole));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The D07 chain: the LB's custom SG has a missing-rule edge to the node SG.
+    let r = ResourceRef::parse("service/billing/invoices").unwrap();
+    let chain = graph::build_for(&idx, &e, &r).unwrap();
+    let d = dot::render(&chain);
+    assert!(d.contains("\"sg-0invoiceslb\" -> \"sg-0nodes\" [tooltip=\"missing_rule\", label=\"missing tcp/30643\""), "{d}");
+    assert!(run_dot(&d).status.success());
+    assert!(chain.node_count() < whole.node_count());
+    // Every resource's chain renders.
+    for key in e.resources.keys() {
+        let r = ResourceRef::parse(key).unwrap();
+        let t = graph::build_for(&idx, &e, &r).unwrap();
+        let out = run_dot(&dot::render(&t));
+        assert!(
+            out.status.success(),
+            "{key}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(mermaid::render(&t).starts_with("flowchart LR"));
+    }
+}
+
+#[test]
+#[ignore = "writes /tmp/reach/demo*.dot for eyeballing"]
+fn dump_demo() {
+    use crate::core::plan::ResourceRef;
+    use crate::core::reach::{WorldIndex, exposure_with};
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo/world.yaml");
+    let w = crate::world::file::load_path(std::path::Path::new(path)).unwrap();
+    let idx = WorldIndex::new(&w);
+    let e = exposure_with(&idx);
+    std::fs::write(
+        "/tmp/reach/demo.dot",
+        dot::render(&graph::build_with(&idx, &e)),
+    )
+    .unwrap();
+    for r in [
+        "service/billing/invoices",
+        "service/legacy/old-gateway",
+        "ingress/portal/portal-web",
+    ] {
+        let t = graph::build_for(&idx, &e, &ResourceRef::parse(r).unwrap()).unwrap();
+        std::fs::write(
+            format!("/tmp/reach/{}.dot", r.replace('/', "_")),
+            dot::render(&t),
+        )
+        .unwrap();
+    }
+}

@@ -319,4 +319,37 @@ mod tests {
         let (_, bad) = AddrSet::from_cidrs(["10.0.0.0/33", "nope", "10.0.0.0/8"]);
         assert_eq!(bad, vec!["10.0.0.0/33", "nope"]);
     }
+
+    mod props {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            /// The CIDR decomposition is exact, disjoint, and minimal (no two blocks are
+            /// siblings that would merge into their parent).
+            #[test]
+            fn cidr_decomposition_round_trips(lo in any::<u32>(), len in 0u32..100_000, v6_lo in any::<u128>(), v6_len in any::<u64>()) {
+                let hi = lo.saturating_add(len);
+                let mut s = AddrSet::empty();
+                s.v4 = IntervalSet::range(lo, hi);
+                s.v6 = IntervalSet::range(v6_lo, v6_lo.saturating_add(u128::from(v6_len)));
+                let cidrs = s.to_cidrs();
+                let mut back = AddrSet::empty();
+                for c in &cidrs {
+                    let one = AddrSet::from_net(*c);
+                    prop_assert!(!back.overlaps(&one), "{} overlaps", c);
+                    back.insert(&one);
+                }
+                prop_assert_eq!(&back, &s);
+                for w in cidrs.windows(2) {
+                    let siblings = w[0].prefix_len() == w[1].prefix_len()
+                        && w[0].prefix_len() > 0
+                        && w[0].supernet() == w[1].supernet()
+                        && w[0].supernet().is_some();
+                    prop_assert!(!siblings, "{} and {} should merge", w[0], w[1]);
+                }
+            }
+        }
+    }
 }

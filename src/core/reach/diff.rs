@@ -308,3 +308,95 @@ fn reachable_targets(lb: &LbReach, l: Option<&ListenerReach>) -> BTreeSet<String
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::reach::fixtures::*;
+
+    #[test]
+    fn no_change_no_diff() {
+        let mut w = base();
+        web(&mut w);
+        let d = exposure_diff(&w, &w.clone());
+        assert!(d.is_empty(), "{d:#?}");
+        assert!(!d.widens());
+    }
+
+    #[test]
+    fn widening_a_frontend_rule_gains_sources_and_ports() {
+        let mut before = base();
+        let (lb, _) = web(&mut before);
+        if let Some(sg) = sgs(&mut before).get_mut("sg-0web") {
+            sg.ingress = vec![rule("tcp", 443, 443, "10.0.0.0/16")];
+        }
+        let mut after = before.clone();
+        add_rule(&mut after, "sg-0web", rule("tcp", 443, 443, "0.0.0.0/0"));
+        add_rule(
+            &mut after,
+            "sg-0web",
+            rule("tcp", 8443, 8443, "sg-0bastion"),
+        );
+        let d = exposure_diff(&before, &after);
+        assert!(d.widens());
+        assert_eq!(d.listeners.len(), 1);
+        let l = &d.listeners[0];
+        assert_eq!(l.listener, format!("{lb}|TCP|443"));
+        assert_eq!(l.change, Change::Changed);
+        assert_eq!(l.internet_gained, vec!["IPv4"]);
+        // 0.0.0.0/0 minus the 10.0.0.0/16 already admitted.
+        assert!(l.sources_gained.addrs.contains("8.8.8.8".parse().unwrap()));
+        assert!(!l.sources_gained.addrs.contains("10.0.1.1".parse().unwrap()));
+        assert!(l.sources_lost.is_empty());
+        assert_eq!(d.frontend_ports.len(), 1);
+        assert_eq!(d.frontend_ports[0].gained.to_string(), "tcp 8443");
+        assert!(d.frontend_ports[0].lost.is_empty());
+        let lines = d.lines();
+        assert!(
+            lines
+                .iter()
+                .any(|x| x == "+ web TCP/443: reachable from the IPv4 internet"),
+            "{lines:#?}"
+        );
+        // And back: the reverse diff narrows.
+        let r = exposure_diff(&after, &before);
+        assert!(!r.widens());
+        assert_eq!(r.listeners[0].internet_lost, vec!["IPv4"]);
+        assert_eq!(r.frontend_ports[0].lost.to_string(), "tcp 8443");
+    }
+
+    #[test]
+    fn fixing_a_target_rule_makes_targets_reachable() {
+        let mut after = base();
+        let (_, tg) = web(&mut after);
+        let mut before = after.clone();
+        if let Some(sg) = sgs(&mut before).get_mut(NODE_SG) {
+            sg.ingress.retain(|r| r.rule.from_port != Some(31443));
+        }
+        let d = exposure_diff(&before, &after);
+        let l = &d.listeners[0];
+        assert_eq!(
+            l.targets_newly_reachable,
+            vec![format!("{tg}|i-0n1|31443"), format!("{tg}|i-0n2|31443")]
+        );
+        assert!(l.targets_newly_blocked.is_empty());
+        assert!(l.sources_gained.is_empty(), "the frontend did not change");
+        assert!(d.widens());
+        let back = exposure_diff(&after, &before);
+        assert_eq!(back.listeners[0].targets_newly_blocked.len(), 2);
+    }
+
+    #[test]
+    fn new_and_removed_listeners_and_lbs() {
+        let before = base();
+        let mut after = before.clone();
+        let (lb, _) = web(&mut after);
+        let d = exposure_diff(&before, &after);
+        assert_eq!(d.load_balancers_added, vec![lb.clone()]);
+        assert_eq!(d.listeners[0].change, Change::Added);
+        assert!(d.listeners[0].internet_gained.contains(&"IPv4".to_string()));
+        let back = exposure_diff(&after, &before);
+        assert_eq!(back.load_balancers_removed, vec![lb]);
+        assert_eq!(back.listeners[0].change, Change::Removed);
+    }
+}

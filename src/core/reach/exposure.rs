@@ -44,6 +44,10 @@ pub struct ListenerReach {
     pub via: Via,
     pub total_targets: usize,
     pub reachable_targets: usize,
+    /// Targets whose SGs do not admit the LB (traffic or health check).
+    pub blocked_targets: usize,
+    /// Targets the world lacks the data to decide.
+    pub unknown_targets: usize,
     pub codes: Vec<Code>,
     pub summary: String,
 }
@@ -322,11 +326,19 @@ fn listener_reach(
         for t in &traffic {
             s.merge(sgs_admit(frontend.iter().copied(), *t, &idx.prefix_lists));
         }
-        if s.is_empty() {
+        if s.is_empty() && frontend.len() == lb.security_groups.len() {
             codes.push(Code::EniSgRulesMismatch);
         }
         s
     };
+    let frontend_missing: Vec<&String> = lb
+        .security_groups
+        .iter()
+        .filter(|s| idx.sg(s).is_none())
+        .collect();
+    if !frontend_missing.is_empty() {
+        codes.push(Code::SecurityGroupNotLoaded);
+    }
     let public_v4 = lb.ip_address_type != "dualstack-without-public-ipv4";
     let has_v6 = lb.ip_address_type.starts_with("dualstack");
     let internet_v4 = !internal && public_v4 && sources.addrs.covers_all_v4();
@@ -334,15 +346,28 @@ fn listener_reach(
 
     let total: usize = tg_reaches.iter().map(|t| t.total).sum();
     let reachable: usize = tg_reaches.iter().map(|t| t.reachable).sum();
+    let blocked: usize = tg_reaches.iter().map(|t| t.blocked).sum();
+    let unknown: usize = tg_reaches.iter().map(|t| t.unknown).sum();
     for t in &tg_reaches {
         codes.extend(t.codes.iter().copied());
     }
     codes.sort();
     codes.dedup();
 
-    let src = sources_text(&sources, internet_v4, internet_v6, internal);
+    let mut src = sources_text(&sources, internet_v4, internet_v6, internal);
+    if !frontend_missing.is_empty() {
+        let names: Vec<&str> = frontend_missing.iter().map(|s| s.as_str()).collect();
+        src = if sources.is_empty() {
+            format!("unknown ({} not loaded)", names.join(", "))
+        } else {
+            format!(
+                "{src}, and whatever {} admit (not loaded)",
+                names.join(", ")
+            )
+        };
+    }
     let mut summary = format!("{src} → {}", traffic_text(&traffic));
-    if sources.is_empty() && !lb.security_groups.is_empty() {
+    if sources.is_empty() && !lb.security_groups.is_empty() && frontend_missing.is_empty() {
         summary.push_str(&format!(
             " (blocked: {} {} no rule for {})",
             lb.security_groups.join(" + "),
@@ -371,6 +396,8 @@ fn listener_reach(
         via,
         total_targets: total,
         reachable_targets: reachable,
+        blocked_targets: blocked,
+        unknown_targets: unknown,
         codes,
         summary,
     }

@@ -475,3 +475,97 @@ fn owners_match_by_hostname_when_tags_do_not() {
     assert_eq!(owned.len(), 1);
     assert_eq!(owned[0].matched_by, super::owners::MatchedBy::Hostname);
 }
+
+#[test]
+fn prefix_lists_expand_when_loaded_and_are_named_when_not() {
+    let mut w = base();
+    let (lb, _) = web(&mut w);
+    if let Some(sg) = sgs(&mut w).get_mut("sg-0web") {
+        sg.ingress = vec![
+            rule("tcp", 443, 443, "pl-0office"),
+            rule("tcp", 443, 443, "pl-0vendors"),
+        ];
+    }
+    let pl = |id: &str, entries: Option<Vec<String>>| PrefixList {
+        id: id.into(),
+        name: id.into(),
+        entries,
+        ..Default::default()
+    };
+    w.aws.prefix_lists = Some(
+        [
+            (
+                "pl-0office".to_string(),
+                pl("pl-0office", Some(vec!["198.51.100.0/24".into()])),
+            ),
+            ("pl-0vendors".to_string(), pl("pl-0vendors", None)),
+        ]
+        .into_iter()
+        .collect(),
+    );
+    let l = only_listener(&exposure(&w), &lb);
+    assert_eq!(l.sources.addrs.cidr_strings(), vec!["198.51.100.0/24"]);
+    assert!(l.sources.prefix_lists.contains("pl-0office"));
+    assert!(l.sources.unexpanded_prefix_lists.contains("pl-0vendors"));
+    assert!(
+        l.summary
+            .starts_with("198.51.100.0/24, pl-0office, pl-0vendors (entries not loaded) → tcp/443"),
+        "{}",
+        l.summary
+    );
+}
+
+#[test]
+fn all_traffic_rules_admit_every_port_and_protocol() {
+    let mut w = base();
+    let (lb, tg) = web(&mut w);
+    if let Some(sg) = sgs(&mut w).get_mut(NODE_SG) {
+        sg.ingress = vec![rule("-1", -1, -1, BACKEND_SG)];
+    }
+    if let Some(t) = w.aws.target_groups.as_mut().and_then(|m| m.get_mut(&tg)) {
+        t.protocol = Some("TCP_UDP".into());
+    }
+    let e = exposure(&w);
+    let set = &e.load_balancers[&lb].target_groups[&tg].sets[0];
+    assert_eq!(set.traffic.len(), 2, "TCP_UDP needs tcp and udp");
+    assert_eq!(set.verdict, Verdict::Admitted);
+    // With tcp only, the udp half is blocked.
+    if let Some(sg) = sgs(&mut w).get_mut(NODE_SG) {
+        sg.ingress = vec![rule("tcp", 0, 65535, BACKEND_SG)];
+    }
+    let e = exposure(&w);
+    let l = only_listener(&e, &lb);
+    assert_eq!((l.reachable_targets, l.blocked_targets), (0, 2));
+    assert!(l.summary.contains("no rule for udp/31443"), "{}", l.summary);
+}
+
+#[test]
+fn frontend_sg_not_loaded_is_unknown_not_nobody() {
+    let mut w = base();
+    let (lb, _) = web(&mut w);
+    sgs(&mut w).remove("sg-0web");
+    let l = only_listener(&exposure(&w), &lb);
+    assert!(l.codes.contains(&Code::SecurityGroupNotLoaded));
+    assert!(!l.codes.contains(&Code::EniSgRulesMismatch));
+    assert!(
+        l.summary
+            .starts_with("unknown (sg-0web not loaded) → tcp/443"),
+        "{}",
+        l.summary
+    );
+}
+
+#[test]
+fn resource_exposure_returns_the_chain_of_one_owner() {
+    let mut w = base();
+    web(&mut w);
+    let idx = super::WorldIndex::new(&w);
+    let r = crate::core::plan::ResourceRef::Service(ObjKey::new("default", "web"));
+    let (reach, lbs) = super::exposure::resource_exposure(&idx, &r);
+    assert_eq!(lbs.len(), 1);
+    assert_eq!(reach.lines.len(), 1);
+    let missing = crate::core::plan::ResourceRef::Service(ObjKey::new("default", "nope"));
+    let (reach, lbs) = super::exposure::resource_exposure(&idx, &missing);
+    assert!(lbs.is_empty());
+    assert!(reach.lines[0].starts_with("no load balancer found"));
+}

@@ -242,4 +242,46 @@ mod tests {
             IntervalSet::full()
         );
     }
+
+    mod props {
+        use std::collections::BTreeSet;
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn oracle(r: &[(u16, u16)]) -> BTreeSet<u16> {
+            r.iter().flat_map(|&(a, b)| a..=b).collect()
+        }
+
+        fn ranges() -> impl Strategy<Value = Vec<(u16, u16)>> {
+            prop::collection::vec((0u16..200, 0u16..20), 0..6)
+                .prop_map(|v| v.into_iter().map(|(a, len)| (a, a + len)).collect())
+        }
+
+        fn members(set: &IntervalSet<u16>) -> BTreeSet<u16> {
+            set.ranges().iter().flat_map(|&(a, b)| a..=b).collect()
+        }
+
+        proptest! {
+            #[test]
+            fn algebra_matches_a_plain_set(a in ranges(), b in ranges()) {
+                let (sa, sb) = (IntervalSet::from_ranges(a.clone()), IntervalSet::from_ranges(b.clone()));
+                let (oa, ob) = (oracle(&a), oracle(&b));
+                prop_assert_eq!(members(&sa.union(&sb)), &oa | &ob);
+                prop_assert_eq!(members(&sa.intersection(&sb)), &oa & &ob);
+                prop_assert_eq!(members(&sa.difference(&sb)), &oa - &ob);
+                prop_assert_eq!(sa.contains_set(&sb), ob.is_subset(&oa));
+                prop_assert_eq!(sa.overlaps(&sb), !oa.is_disjoint(&ob));
+                for x in 0u16..230 {
+                    prop_assert_eq!(sa.contains(x), oa.contains(&x));
+                    prop_assert_eq!(sa.complement().contains(x), !oa.contains(&x));
+                }
+                // Normal form: sorted, disjoint, never adjacent.
+                for w in sa.union(&sb).ranges().windows(2) {
+                    prop_assert!(w[0].1 + 1 < w[1].0);
+                }
+            }
+        }
+    }
 }

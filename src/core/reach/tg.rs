@@ -73,6 +73,9 @@ pub struct TgReach {
     pub preserve_client_ip: Option<PreserveClientIp>,
     pub total: usize,
     pub reachable: usize,
+    /// Blocked or partially admitted.
+    pub blocked: usize,
+    pub unknown: usize,
     pub sets: Vec<TargetSet>,
     pub codes: Vec<Code>,
     pub summary: String,
@@ -170,11 +173,15 @@ pub fn evaluate(idx: &WorldIndex<'_>, lb: &LoadBalancer, tg: &TargetGroup) -> Tg
         ));
     }
     let total = sets.iter().map(|s| s.targets.len()).sum();
-    let reachable = sets
-        .iter()
-        .filter(|s| s.verdict == Verdict::Admitted)
-        .map(|s| s.targets.len())
-        .sum();
+    let count = |pred: &dyn Fn(Verdict) -> bool| -> usize {
+        sets.iter()
+            .filter(|s| pred(s.verdict))
+            .map(|s| s.targets.len())
+            .sum()
+    };
+    let reachable = count(&|v| v == Verdict::Admitted);
+    let blocked = count(&|v| matches!(v, Verdict::Blocked | Verdict::Partial));
+    let unknown = count(&|v| v == Verdict::Unknown);
     for s in &sets {
         for c in s
             .traffic_check
@@ -200,6 +207,8 @@ pub fn evaluate(idx: &WorldIndex<'_>, lb: &LoadBalancer, tg: &TargetGroup) -> Tg
         preserve_client_ip: preserve,
         total,
         reachable,
+        blocked,
+        unknown,
         sets,
         codes,
         summary,
