@@ -186,6 +186,11 @@ impl Principal {
         }
     }
 
+    /// One address (an ENI, a client).
+    pub fn addr(addr: std::net::IpAddr) -> Self {
+        Self::addrs(AddrSet::from_addr(addr))
+    }
+
     pub fn addrs(addrs: AddrSet) -> Self {
         Self {
             groups: BTreeSet::new(),

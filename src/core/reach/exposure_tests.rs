@@ -159,7 +159,14 @@ fn sg_less_nlb_is_filtered_by_the_node_sg() {
     assert!(!l.internet_v4);
     // Health checks from the subnets are not admitted yet.
     assert_eq!(l.reachable_targets, 0);
-    assert!(l.summary.contains("health check blocked"), "{}", l.summary);
+    assert!(
+        l.summary.contains(
+            "health check blocked: sg-0node has no rule for tcp/30808 from the LB subnets \
+             (10.0.0.0/23)"
+        ),
+        "{}",
+        l.summary
+    );
     for (_, cidr, _) in SUBNETS {
         add_rule(&mut w, NODE_SG, rule("tcp", 30808, 30808, cidr));
     }

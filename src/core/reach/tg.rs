@@ -130,7 +130,10 @@ pub fn evaluate(idx: &WorldIndex<'_>, lb: &LoadBalancer, tg: &TargetGroup) -> Tg
             addrs: subnets.clone().unwrap_or_default(),
         },
         lb_text: if sg_less {
-            "the LB subnets".into()
+            match &subnets {
+                Some(a) => format!("the LB subnets ({a})"),
+                None => "the LB subnets".into(),
+            }
         } else {
             or_list(
                 &lb.security_groups
