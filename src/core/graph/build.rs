@@ -66,7 +66,9 @@ struct Builder<'a, 'w> {
     /// Nodes in insertion order, interned by key; sorted by key in [`Builder::finish`].
     nodes: Vec<Node>,
     ids: HashMap<String, u32>,
-    edges: HashMap<(u32, u32, EdgeKind), Status>,
+    /// Pushed as found (duplicates allowed), sorted and merged once in [`Builder::finish`]:
+    /// cheaper than hashing a quarter of a million edge keys.
+    edges: Vec<(u32, u32, EdgeKind, Status)>,
     /// (source, SG) → ports, folded into one AllowsFrom edge each.
     allows: HashMap<(u32, u32), PortMap>,
     pods_by_ip: HashMap<&'w str, String>,
@@ -102,7 +104,7 @@ impl<'a, 'w> Builder<'a, 'w> {
             idx,
             nodes: Vec::new(),
             ids: HashMap::new(),
-            edges: HashMap::new(),
+            edges: Vec::new(),
             allows: HashMap::new(),
             pods_by_ip,
         }
@@ -147,10 +149,7 @@ impl<'a, 'w> Builder<'a, 'w> {
         let (Some(&ia), Some(&ib)) = (self.ids.get(a), self.ids.get(b)) else {
             return;
         };
-        let e = self.edges.entry((ia, ib, kind)).or_insert(s);
-        if rank(s) > rank(*e) {
-            *e = s;
-        }
+        self.edges.push((ia, ib, kind, s));
     }
 
     fn sg(&mut self, id: &str) {
@@ -174,6 +173,7 @@ impl<'a, 'w> Builder<'a, 'w> {
 
     /// Source nodes and AllowsFrom ports for the inbound rules of `sg` that pass `keep`.
     fn rules(&mut self, sg: &SecurityGroup, keep: impl Fn(&Source) -> bool) {
+        self.sg(&sg.id);
         for r in &sg.ingress {
             let src = &r.rule.source;
             if !keep(src) {
@@ -212,7 +212,6 @@ impl<'a, 'w> Builder<'a, 'w> {
                 }
                 Source::None => continue,
             };
-            self.sg(&sg.id);
             let sg_id = self.node(&sg.id, NodeKind::SecurityGroup, &sg.id);
             self.allows
                 .entry((src_id, sg_id))
@@ -403,21 +402,15 @@ impl<'a, 'w> Builder<'a, 'w> {
             {
                 n.status = status;
             }
-            let e = self
-                .edges
-                .entry((tg_id, target, EdgeKind::Targets { port: t.port }))
-                .or_insert(status);
-            if rank(status) > rank(*e) {
-                *e = status;
-            }
+            self.edges
+                .push((tg_id, target, EdgeKind::Targets { port: t.port }, status));
             if !self.pods_by_ip.is_empty()
                 && let Some(pod) = self.pods_by_ip.get(t.id.as_str()).cloned()
             {
                 let label = pod.trim_start_matches("pod/").to_string();
                 let p = self.node(&pod, NodeKind::Pod, &label);
                 self.edges
-                    .entry((target, p, EdgeKind::AttachedTo))
-                    .or_insert(Status::Neutral);
+                    .push((target, p, EdgeKind::AttachedTo, Status::Neutral));
             }
         }
     }
@@ -443,7 +436,7 @@ impl<'a, 'w> Builder<'a, 'w> {
     fn finish(mut self) -> Topology {
         for ((src, sg), ports) in std::mem::take(&mut self.allows) {
             let kind = EdgeKind::AllowsFrom { ports };
-            self.edges.insert((src, sg, kind), Status::Neutral);
+            self.edges.push((src, sg, kind, Status::Neutral));
         }
         // Key order for nodes; (from key, to key, kind) for edges: the graph is then the same
         // for the same world however it was assembled.
@@ -457,15 +450,23 @@ impl<'a, 'w> Builder<'a, 'w> {
         for (r, &i) in order.iter().enumerate() {
             rank_of[i as usize] = r as u32;
         }
-        let mut edges: Vec<(u32, u32, EdgeKind, Status)> = self
-            .edges
-            .into_iter()
-            .map(|((a, b, kind), st)| (rank_of[a as usize], rank_of[b as usize], kind, st))
-            .collect();
+        let mut edges = std::mem::take(&mut self.edges);
+        for e in &mut edges {
+            e.0 = rank_of[e.0 as usize];
+            e.1 = rank_of[e.1 as usize];
+        }
         edges.sort_unstable_by(|x, y| {
             x.0.cmp(&y.0)
                 .then(x.1.cmp(&y.1))
                 .then_with(|| x.2.cmp(&y.2))
+        });
+        // One edge per (from, to, kind), carrying the strongest status seen.
+        edges.dedup_by(|later, kept| {
+            let same = later.0 == kept.0 && later.1 == kept.1 && later.2 == kept.2;
+            if same && rank(later.3) > rank(kept.3) {
+                kept.3 = later.3;
+            }
+            same
         });
         let mut slots: Vec<Option<Node>> = self.nodes.into_iter().map(Some).collect();
         let nodes: Vec<Node> = order

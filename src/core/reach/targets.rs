@@ -48,8 +48,8 @@ pub struct ResolvedTarget<'w> {
     /// Target health state, when loaded.
     pub health: Option<String>,
     pub eni: Option<&'w NetworkInterface>,
-    /// SGs evaluated for this target, sorted.
-    pub sgs: Vec<String>,
+    /// SGs evaluated for this target, sorted (borrowed: targets are many, SG sets few).
+    pub sgs: Vec<&'w str>,
     pub origin: SgOrigin,
 }
 
@@ -133,7 +133,7 @@ fn locate<'w>(idx: &WorldIndex<'w>, tg: &TargetGroup, id: &str) -> ResolvedTarge
         "lambda" => t.origin = SgOrigin::Lambda,
         "alb" => match idx.lb(id) {
             Some(lb) => {
-                t.sgs = lb.security_groups.clone();
+                t.sgs = lb.security_groups.iter().map(String::as_str).collect();
                 t.origin = SgOrigin::AlbTarget;
             }
             None => t.origin = SgOrigin::Unresolved(format!("target ALB {id} not loaded")),
@@ -141,7 +141,7 @@ fn locate<'w>(idx: &WorldIndex<'w>, tg: &TargetGroup, id: &str) -> ResolvedTarge
         _ if id.starts_with("i-") => {
             if let Some(eni) = idx.primary_eni(id) {
                 t.eni = Some(eni);
-                t.sgs = eni.groups.clone();
+                t.sgs = eni.groups.iter().map(String::as_str).collect();
             } else if let Some(inst) = idx
                 .world
                 .aws
@@ -150,7 +150,7 @@ fn locate<'w>(idx: &WorldIndex<'w>, tg: &TargetGroup, id: &str) -> ResolvedTarge
                 .and_then(|m| m.get(id))
                 .filter(|i| !i.security_groups.is_empty())
             {
-                t.sgs = inst.security_groups.clone();
+                t.sgs = inst.security_groups.iter().map(String::as_str).collect();
                 t.origin = SgOrigin::Instance;
             } else {
                 t.origin = SgOrigin::Unresolved(format!("primary ENI of {id} not loaded"));
@@ -159,14 +159,14 @@ fn locate<'w>(idx: &WorldIndex<'w>, tg: &TargetGroup, id: &str) -> ResolvedTarge
         _ => match id.parse::<IpAddr>().ok().and_then(|ip| idx.eni_by_ip(ip)) {
             Some(eni) => {
                 t.eni = Some(eni);
-                t.sgs = eni.groups.clone();
+                t.sgs = eni.groups.iter().map(String::as_str).collect();
             }
             None => {
                 t.origin = SgOrigin::Unresolved(format!("no loaded ENI holds {id}"));
             }
         },
     }
-    t.sgs.sort();
+    t.sgs.sort_unstable();
     t.sgs.dedup();
     t
 }

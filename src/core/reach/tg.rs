@@ -95,7 +95,7 @@ fn tg_is_ipv6(tg: &TargetGroup) -> bool {
 }
 
 /// Targets with equal SGs, SG origin, traffic port and health-check port share one answer.
-type SetKey = (Vec<String>, SgOrigin, Option<u16>, Option<u16>);
+type SetKey<'w> = (Vec<&'w str>, SgOrigin, Option<u16>, Option<u16>);
 
 /// How the LB reaches its targets, fixed per (LB, TG).
 struct Sender {
@@ -154,7 +154,7 @@ pub fn evaluate(idx: &WorldIndex<'_>, lb: &LoadBalancer, tg: &TargetGroup) -> Tg
         codes.push(Code::TargetsNotLoaded);
     }
     let traffic_protos = protos_of(tg.protocol.as_deref());
-    let mut groups: BTreeMap<SetKey, Vec<ResolvedTarget>> = BTreeMap::new();
+    let mut groups: BTreeMap<SetKey<'_>, Vec<ResolvedTarget>> = BTreeMap::new();
     for t in resolved {
         groups
             .entry((t.sgs.clone(), t.origin.clone(), t.port, t.health_check_port))
@@ -168,7 +168,7 @@ pub fn evaluate(idx: &WorldIndex<'_>, lb: &LoadBalancer, tg: &TargetGroup) -> Tg
             tg,
             &sender,
             &traffic_protos,
-            sgs,
+            sgs.iter().map(|s| s.to_string()).collect(),
             origin,
             port,
             hc,
