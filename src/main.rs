@@ -23,6 +23,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        None => lbsg::tui::main(&cli),
         other => {
             let what = match other {
                 None => "the TUI",

@@ -1,0 +1,732 @@
+//! The chain of one Service or Ingress as four columns: frontend SGs → load balancer →
+//! backend SG → targets. Plain data keyed by stable ids (`sg:…`, `lb:<arn>`, `eni:…`), built
+//! once per world; layout and painting happen elsewhere.
+
+use std::collections::BTreeMap;
+
+use super::index::{Index, is_backend_sg, short_node};
+use super::reach::{Hop, admits, protocols_of};
+use crate::core::plan::ResourceRef;
+use crate::world::{LoadBalancer, SecurityGroup, Source, TargetGroup};
+
+pub const FRONTEND: usize = 0;
+pub const LOAD_BALANCER: usize = 1;
+pub const BACKEND: usize = 2;
+pub const TARGETS: usize = 3;
+pub const COLUMN_TITLES: [&str; 4] = ["frontend SGs", "load balancer", "backend SG", "targets"];
+/// Targets beyond this many are folded into one "+N more" node.
+pub const MAX_TARGETS: usize = 12;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NodeStatus {
+    Ok,
+    /// Plain information (an SG with nothing wrong to say, a neutral placeholder).
+    Neutral,
+    Warn,
+    Error,
+    /// Referenced but absent from the world (red placeholder).
+    Missing,
+    /// Open to the internet.
+    Exposed,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EdgeStatus {
+    /// An SG attached to the LB (no rule decides it).
+    Attached,
+    Allowed,
+    Blocked,
+    Unknown,
+}
+
+/// What Enter on a node opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeLink {
+    Sg(String),
+    Lb(String),
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GNode {
+    pub key: String,
+    pub col: usize,
+    pub title: String,
+    pub subtitle: String,
+    pub status: NodeStatus,
+    pub link: NodeLink,
+    /// Lines for the details pane.
+    pub detail: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GEdge {
+    pub from: String,
+    pub to: String,
+    pub status: EdgeStatus,
+    pub label: String,
+}
+
+/// How exposed a resource is, for the table and the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExposureLevel {
+    Internet,
+    Restricted,
+    Internal,
+    NoLb,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exposure {
+    pub level: ExposureLevel,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReachCount {
+    pub reachable: usize,
+    pub blocked: usize,
+    pub unknown: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphModel {
+    pub root: ResourceRef,
+    /// Nodes by column, in display order within a column.
+    pub nodes: Vec<GNode>,
+    pub edges: Vec<GEdge>,
+    pub notes: Vec<String>,
+    pub exposure: Exposure,
+    pub reach: ReachCount,
+    pub lbs: Vec<String>,
+}
+
+impl GraphModel {
+    pub fn node(&self, key: &str) -> Option<&GNode> {
+        self.nodes.iter().find(|n| n.key == key)
+    }
+
+    pub fn column(&self, col: usize) -> impl Iterator<Item = &GNode> {
+        self.nodes.iter().filter(move |n| n.col == col)
+    }
+}
+
+fn lb_kind(lb: &LoadBalancer) -> &'static str {
+    match lb.type_.as_str() {
+        "network" => "NLB",
+        "application" => "ALB",
+        "gateway" => "GWLB",
+        _ => "LB",
+    }
+}
+
+fn is_open(s: &Source) -> bool {
+    matches!(s, Source::Cidr(c) if c == "0.0.0.0/0")
+        || matches!(s, Source::CidrV6(c) if c == "::/0")
+}
+
+/// `0.0.0.0/0 → tcp/443, ::/0 → tcp/443` style summary of an SG's inbound rules.
+fn sources_text(sg: &SecurityGroup, max: usize) -> String {
+    let mut by_source: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in &sg.ingress {
+        let p = r.rule.ports_text().replace(' ', "/");
+        let e = by_source.entry(r.rule.source.to_string()).or_default();
+        if !e.contains(&p) {
+            e.push(p);
+        }
+    }
+    if by_source.is_empty() {
+        return "no inbound rules".into();
+    }
+    let mut parts: Vec<String> = by_source
+        .iter()
+        .take(max)
+        .map(|(s, ports)| format!("{s} → {}", ports.join(",")))
+        .collect();
+    if by_source.len() > max {
+        parts.push(format!("+{} more", by_source.len() - max));
+    }
+    parts.join("; ")
+}
+
+/// Build the chain of `r`. Always returns a model: what is missing becomes a placeholder.
+pub fn build(idx: &Index<'_>, r: &ResourceRef) -> GraphModel {
+    let mut g = GraphModel {
+        root: r.clone(),
+        nodes: Vec::new(),
+        edges: Vec::new(),
+        notes: Vec::new(),
+        exposure: Exposure {
+            level: ExposureLevel::NoLb,
+            text: "no LB".into(),
+        },
+        reach: ReachCount::default(),
+        lbs: Vec::new(),
+    };
+    for ev in idx
+        .world
+        .kube
+        .events
+        .iter()
+        .flatten()
+        .filter(|e| e.involved == *r.key() && e.type_ == "Warning")
+    {
+        g.notes.push(format!(
+            "{} {}: {}",
+            e_kind(&ev.involved_kind),
+            ev.reason,
+            ev.message
+        ));
+    }
+    let lbs = idx.lbs_of(r);
+    if lbs.is_empty() {
+        no_lb(idx, r, &mut g);
+        return g;
+    }
+    let mut exposures = Vec::new();
+    for lb in lbs {
+        exposures.push(add_lb(idx, lb, &mut g));
+    }
+    exposures.sort_by_key(|e| e.level);
+    if let Some(first) = exposures.into_iter().next() {
+        g.exposure = first;
+    }
+    fold_targets(&mut g);
+    g
+}
+
+fn e_kind(k: &str) -> &str {
+    if k.is_empty() { "event" } else { k }
+}
+
+fn no_lb(idx: &Index<'_>, r: &ResourceRef, g: &mut GraphModel) {
+    let key = "ph:nolb".to_string();
+    let reason = g
+        .notes
+        .last()
+        .cloned()
+        .unwrap_or_else(|| "the controller has not created one (yet)".into());
+    // Custom SGs the annotation names but the world lacks are the usual reason.
+    let ann_key = match r {
+        ResourceRef::Service(_) => "service.beta.kubernetes.io/aws-load-balancer-security-groups",
+        ResourceRef::Ingress(_) => "alb.ingress.kubernetes.io/security-groups",
+    };
+    let annotations = match r {
+        ResourceRef::Service(k) => idx
+            .world
+            .kube
+            .services
+            .as_ref()
+            .and_then(|m| m.get(k))
+            .map(|s| &s.meta.annotations),
+        ResourceRef::Ingress(k) => idx
+            .world
+            .kube
+            .ingresses
+            .as_ref()
+            .and_then(|m| m.get(k))
+            .map(|i| &i.meta.annotations),
+    };
+    if let Some(list) = annotations.and_then(|a| a.get(ann_key)) {
+        for item in crate::core::lbc::annotations::split_list(list) {
+            let found = idx
+                .world
+                .aws
+                .security_groups
+                .iter()
+                .flat_map(|m| m.values())
+                .find(|sg| sg.id == item || sg.name_tag() == Some(item.as_str()));
+            let (nkey, status, subtitle, link) = match found {
+                Some(sg) => (
+                    format!("sg:{}", sg.id),
+                    NodeStatus::Neutral,
+                    sources_text(sg, 2),
+                    NodeLink::Sg(sg.id.clone()),
+                ),
+                None => {
+                    let by_group_name = idx
+                        .world
+                        .aws
+                        .security_groups
+                        .iter()
+                        .flat_map(|m| m.values())
+                        .find(|sg| sg.name == item);
+                    let sub = match by_group_name {
+                        Some(sg) => {
+                            format!("not found by Name tag; {} has GroupName {item}", sg.id)
+                        }
+                        None => "not found".into(),
+                    };
+                    (
+                        format!("missing:{item}"),
+                        NodeStatus::Missing,
+                        sub,
+                        NodeLink::None,
+                    )
+                }
+            };
+            g.nodes.push(GNode {
+                key: nkey.clone(),
+                col: FRONTEND,
+                title: item.clone(),
+                subtitle: subtitle.clone(),
+                status,
+                link,
+                detail: vec![
+                    format!("{item}: {subtitle}"),
+                    format!("requested by {ann_key}"),
+                ],
+            });
+            g.edges.push(GEdge {
+                from: nkey,
+                to: key.clone(),
+                status: EdgeStatus::Blocked,
+                label: "no load balancer to attach to".into(),
+            });
+        }
+    }
+    g.nodes.push(GNode {
+        key,
+        col: LOAD_BALANCER,
+        title: "no load balancer".into(),
+        subtitle: reason.clone(),
+        status: NodeStatus::Error,
+        link: NodeLink::None,
+        detail: vec![format!("{r} has no load balancer."), reason],
+    });
+}
+
+/// Add one LB, its SGs and targets. Returns the LB's exposure.
+fn add_lb(idx: &Index<'_>, lb: &LoadBalancer, g: &mut GraphModel) -> Exposure {
+    let lb_key = format!("lb:{}", lb.arn);
+    g.lbs.push(lb.arn.clone());
+    let listeners: Vec<String> = idx
+        .world
+        .aws
+        .listeners
+        .iter()
+        .flat_map(|m| m.values())
+        .filter(|l| l.load_balancer_arn == lb.arn)
+        .map(|l| format!("{}/{}", l.protocol.to_ascii_lowercase(), l.port))
+        .collect();
+    let internet = lb.scheme == "internet-facing";
+    let mut open = false;
+    let mut sources: Vec<String> = Vec::new();
+
+    let mut backend: Option<String> = None;
+    if lb.security_groups.is_empty() {
+        let key = format!("ph:nosg:{}", lb.arn);
+        g.nodes.push(GNode {
+            key: key.clone(),
+            col: FRONTEND,
+            title: "no security groups".into(),
+            subtitle: "created without SGs; targets filter clients".into(),
+            status: NodeStatus::Warn,
+            link: NodeLink::None,
+            detail: vec![
+                "This NLB was created without security groups and cannot gain them in place."
+                    .into(),
+                "Client filtering happens on the target SGs (recreate the LB to migrate).".into(),
+            ],
+        });
+        g.edges
+            .push(edge(&key, &lb_key, EdgeStatus::Attached, "no SG"));
+    }
+    for sg_id in &lb.security_groups {
+        let key = format!("sg:{sg_id}");
+        match idx.sg(sg_id) {
+            None => {
+                g.nodes.push(GNode {
+                    key: key.clone(),
+                    col: FRONTEND,
+                    title: sg_id.clone(),
+                    subtitle: "not found in the world".into(),
+                    status: NodeStatus::Missing,
+                    link: NodeLink::None,
+                    detail: vec![format!(
+                        "{sg_id} is attached to {} but does not exist (or was not loaded).",
+                        lb.name
+                    )],
+                });
+                g.edges
+                    .push(edge(&key, &lb_key, EdgeStatus::Unknown, "attached"));
+            }
+            Some(sg) if is_backend_sg(idx.world, sg) => {
+                backend = Some(sg_id.clone());
+                g.nodes.push(GNode {
+                    key: key.clone(),
+                    col: BACKEND,
+                    title: sg_id.clone(),
+                    subtitle: sg.name_tag().unwrap_or(&sg.name).to_string(),
+                    status: NodeStatus::Neutral,
+                    link: NodeLink::Sg(sg_id.clone()),
+                    detail: vec![
+                        format!("{sg_id} ({}) is the cluster's shared backend SG.", sg.name),
+                        "It has no inbound rules by design; target SGs admit it.".into(),
+                    ],
+                });
+                g.edges
+                    .push(edge(&lb_key, &key, EdgeStatus::Attached, "backend SG"));
+            }
+            Some(sg) => {
+                let sg_open = sg.ingress.iter().any(|r| is_open(&r.rule.source));
+                open |= sg_open;
+                for r in &sg.ingress {
+                    let s = r.rule.source.to_string();
+                    if !sources.contains(&s) {
+                        sources.push(s);
+                    }
+                }
+                let status = match (sg_open, internet) {
+                    (true, true) => NodeStatus::Exposed,
+                    (true, false) => NodeStatus::Warn,
+                    _ => NodeStatus::Ok,
+                };
+                let mut detail = vec![format!("{sg_id} ({}): frontend of {}", sg.name, lb.name)];
+                detail.extend(
+                    sg.ingress
+                        .iter()
+                        .take(6)
+                        .map(|r| format!("  in: {}", r.rule)),
+                );
+                if sg.ingress.len() > 6 {
+                    detail.push(format!("  … {} more rules", sg.ingress.len() - 6));
+                }
+                g.nodes.push(GNode {
+                    key: key.clone(),
+                    col: FRONTEND,
+                    title: sg_id.clone(),
+                    subtitle: sources_text(sg, 2),
+                    status,
+                    link: NodeLink::Sg(sg_id.clone()),
+                    detail,
+                });
+                g.edges
+                    .push(edge(&key, &lb_key, EdgeStatus::Attached, "attached"));
+            }
+        }
+    }
+    let lb_status = if open && internet {
+        NodeStatus::Exposed
+    } else {
+        NodeStatus::Ok
+    };
+    let mut detail = vec![
+        format!(
+            "{} ({}, {}, {})",
+            lb.name,
+            lb_kind(lb),
+            lb.scheme,
+            lb.ip_address_type
+        ),
+        format!("DNS {}", lb.dns_name),
+    ];
+    if !listeners.is_empty() {
+        detail.push(format!("listeners {}", listeners.join(" ")));
+    }
+    g.nodes.push(GNode {
+        key: lb_key.clone(),
+        col: LOAD_BALANCER,
+        title: lb.name.clone(),
+        subtitle: format!("{} {} {}", lb_kind(lb), lb.scheme, listeners.join(" "))
+            .trim_end()
+            .to_string(),
+        status: lb_status,
+        link: NodeLink::Lb(lb.arn.clone()),
+        detail,
+    });
+
+    // The hop into the targets starts at the backend SG, or at a placeholder saying there is none.
+    let from = match &backend {
+        Some(b) => format!("sg:{b}"),
+        None => {
+            let key = format!("ph:nobe:{}", lb.arn);
+            g.nodes.push(GNode {
+                key: key.clone(),
+                col: BACKEND,
+                title: "no backend SG".into(),
+                subtitle: "targets must admit the frontend SGs".into(),
+                status: NodeStatus::Neutral,
+                link: NodeLink::None,
+                detail: vec![format!(
+                    "{} carries no shared backend SG; target rules must name its frontend SGs.",
+                    lb.name
+                )],
+            });
+            g.edges
+                .push(edge(&lb_key, &key, EdgeStatus::Attached, "no backend SG"));
+            key
+        }
+    };
+    add_targets(idx, lb, &from, g);
+
+    let ports = listeners.join(",");
+    if lb.security_groups.is_empty() {
+        Exposure {
+            level: if internet {
+                ExposureLevel::Restricted
+            } else {
+                ExposureLevel::Internal
+            },
+            text: format!("no LB SG {ports}").trim_end().into(),
+        }
+    } else if internet && open {
+        Exposure {
+            level: ExposureLevel::Internet,
+            text: format!("internet {ports}").trim_end().into(),
+        }
+    } else if internet {
+        let first = sources.first().cloned().unwrap_or_else(|| "nobody".into());
+        let more = if sources.len() > 1 {
+            format!("+{}", sources.len() - 1)
+        } else {
+            String::new()
+        };
+        Exposure {
+            level: ExposureLevel::Restricted,
+            text: format!("{first}{more} {ports}").trim_end().into(),
+        }
+    } else {
+        let text = if open {
+            format!("internal, 0.0.0.0/0 {ports}")
+        } else {
+            format!("internal {ports}")
+        };
+        Exposure {
+            level: ExposureLevel::Internal,
+            text: text.trim_end().into(),
+        }
+    }
+}
+
+fn edge(from: &str, to: &str, status: EdgeStatus, label: &str) -> GEdge {
+    GEdge {
+        from: from.into(),
+        to: to.into(),
+        status,
+        label: label.into(),
+    }
+}
+
+struct TargetAcc {
+    eni: Option<String>,
+    owner: Option<String>,
+    ports: Vec<String>,
+    health: Vec<String>,
+    hops: Vec<Hop>,
+}
+
+fn add_targets(idx: &Index<'_>, lb: &LoadBalancer, from: &str, g: &mut GraphModel) {
+    let tgs: Vec<&TargetGroup> = idx.target_groups_of(&lb.arn).to_vec();
+    let health = idx.world.aws.target_health.as_ref();
+    let mut acc: BTreeMap<String, TargetAcc> = BTreeMap::new();
+    let mut unknown_tgs = Vec::new();
+    for tg in tgs {
+        let Some(targets) = health.and_then(|h| h.get(&tg.arn)) else {
+            unknown_tgs.push(tg.name.clone());
+            continue;
+        };
+        for t in targets {
+            let eni = idx.target_eni(&t.id);
+            let key = match eni {
+                Some(e) => format!("eni:{}", e.id),
+                None => format!("tgt:{}", t.id),
+            };
+            let a = acc.entry(key).or_insert_with(|| TargetAcc {
+                eni: eni.map(|e| e.id.clone()),
+                owner: idx.target_owner(&t.id, eni),
+                ports: Vec::new(),
+                health: Vec::new(),
+                hops: Vec::new(),
+            });
+            let port = t.port.or(tg.port).unwrap_or(0);
+            let mut checks: Vec<(&str, i32)> = protocols_of(tg.protocol.as_deref())
+                .into_iter()
+                .map(|p| (p, port))
+                .collect();
+            if let Some(hc) = tg
+                .health_check_port
+                .as_deref()
+                .and_then(|p| p.parse::<i32>().ok())
+                && hc != port
+            {
+                checks.push(("tcp", hc));
+            }
+            for (proto, p) in checks {
+                let label = format!("{proto}/{p}");
+                if !a.ports.contains(&label) {
+                    a.ports.push(label);
+                }
+                a.hops.push(match eni {
+                    Some(e) => admits(idx, lb, e, proto, p),
+                    None => Hop {
+                        allowed: None,
+                        why: format!("no ENI with {} in the world", t.id),
+                    },
+                });
+            }
+            let h = match &t.reason {
+                Some(r) if t.state != "healthy" => format!("{} ({r})", t.state),
+                _ => t.state.clone(),
+            };
+            if !a.health.contains(&h) {
+                a.health.push(h);
+            }
+        }
+    }
+    for (key, a) in acc {
+        let blocked: Vec<&Hop> = a.hops.iter().filter(|h| h.allowed == Some(false)).collect();
+        let unknown = a.hops.iter().any(|h| h.allowed.is_none());
+        let healthy = a.health.iter().all(|h| h == "healthy");
+        let (edge_status, node_status) = if !blocked.is_empty() {
+            g.reach.blocked += 1;
+            (EdgeStatus::Blocked, NodeStatus::Error)
+        } else if unknown {
+            g.reach.unknown += 1;
+            (EdgeStatus::Unknown, NodeStatus::Unknown)
+        } else {
+            g.reach.reachable += 1;
+            (
+                EdgeStatus::Allowed,
+                if healthy {
+                    NodeStatus::Ok
+                } else {
+                    NodeStatus::Warn
+                },
+            )
+        };
+        let label = match blocked.first() {
+            Some(h) => h.why.clone(),
+            None => a.hops.first().map(|h| h.why.clone()).unwrap_or_default(),
+        };
+        let title = a
+            .eni
+            .clone()
+            .unwrap_or_else(|| key.trim_start_matches("tgt:").to_string());
+        let owner = a.owner.clone().unwrap_or_default();
+        let mut detail = vec![format!("{title} {owner}").trim_end().to_string()];
+        detail.push(format!(
+            "ports {} · {}",
+            a.ports.join(" "),
+            a.health.join(", ")
+        ));
+        let mut seen = Vec::new();
+        for h in &a.hops {
+            if !seen.contains(&&h.why) {
+                seen.push(&h.why);
+                let mark = match h.allowed {
+                    Some(true) => "allowed",
+                    Some(false) => "BLOCKED",
+                    None => "unknown",
+                };
+                detail.push(format!("{mark}: {}", h.why));
+            }
+        }
+        if let Some(e) = a
+            .eni
+            .as_deref()
+            .and_then(|id| idx.world.aws.enis.as_ref()?.get(id))
+        {
+            detail.push(format!("SGs {}", e.groups.join(", ")));
+        }
+        g.nodes.push(GNode {
+            key: key.clone(),
+            col: TARGETS,
+            title,
+            subtitle: format!("{owner} {} {}", a.ports.join(","), a.health.join(","))
+                .trim()
+                .to_string(),
+            status: node_status,
+            link: NodeLink::None,
+            detail,
+        });
+        g.edges.push(GEdge {
+            from: from.to_string(),
+            to: key,
+            status: edge_status,
+            label,
+        });
+    }
+    for tg in unknown_tgs {
+        let key = format!("ph:tg:{tg}");
+        g.nodes.push(GNode {
+            key: key.clone(),
+            col: TARGETS,
+            title: tg.clone(),
+            subtitle: "target health not loaded".into(),
+            status: NodeStatus::Unknown,
+            link: NodeLink::None,
+            detail: vec![format!(
+                "{tg}: targets unknown (DescribeTargetHealth not loaded)"
+            )],
+        });
+        g.edges
+            .push(edge(from, &key, EdgeStatus::Unknown, "targets unknown"));
+        g.reach.unknown += 1;
+    }
+}
+
+/// Keep the target column readable: blocked targets first, then fold the rest past the cap.
+fn fold_targets(g: &mut GraphModel) {
+    let targets: Vec<usize> = g
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.col == TARGETS)
+        .map(|(i, _)| i)
+        .collect();
+    if targets.len() <= MAX_TARGETS {
+        return;
+    }
+    let mut keep: Vec<&GNode> = targets.iter().map(|i| &g.nodes[*i]).collect();
+    keep.sort_by_key(|n| {
+        (
+            std::cmp::Reverse(n.status == NodeStatus::Error),
+            n.key.clone(),
+        )
+    });
+    let folded: Vec<String> = keep[MAX_TARGETS - 1..]
+        .iter()
+        .map(|n| n.key.clone())
+        .collect();
+    let blocked = keep[MAX_TARGETS - 1..]
+        .iter()
+        .filter(|n| n.status == NodeStatus::Error)
+        .count();
+    let key = "ph:more".to_string();
+    let more = GNode {
+        key: key.clone(),
+        col: TARGETS,
+        title: format!("+{} more targets", folded.len()),
+        subtitle: if blocked > 0 {
+            format!("{blocked} blocked")
+        } else {
+            "all reachable".into()
+        },
+        status: if blocked > 0 {
+            NodeStatus::Error
+        } else {
+            NodeStatus::Neutral
+        },
+        link: NodeLink::None,
+        detail: folded.iter().take(20).cloned().collect(),
+    };
+    g.nodes.retain(|n| !folded.contains(&n.key));
+    let mut merged: BTreeMap<String, EdgeStatus> = BTreeMap::new();
+    for e in g.edges.iter().filter(|e| folded.contains(&e.to)) {
+        let s = merged.entry(e.from.clone()).or_insert(e.status);
+        *s = (*s).max(e.status);
+    }
+    g.edges.retain(|e| !folded.contains(&e.to));
+    for (from, status) in merged {
+        g.edges.push(edge(&from, &key, status, "folded targets"));
+    }
+    g.nodes.push(more);
+}
+
+/// Short node names for display (`ip-10-0-12-34`).
+pub fn display_node(name: &str) -> String {
+    short_node(name)
+}
