@@ -24,15 +24,21 @@ fn main() -> ExitCode {
             }
         }
         None => lbsg::tui::main(&cli),
+        Some(Command::Plan(a)) => lbsg::cli::plan_cmd::run_plan(&cli.source, &a),
+        Some(Command::Apply(a)) => lbsg::cli::plan_cmd::run_apply(&cli.source, &a),
+        Some(Command::Snapshot(a)) => lbsg::cli::snapshot_cmd::run_snapshot(&cli.source, &a),
         other => {
             let what = match other {
                 None => "the TUI",
                 Some(Command::Audit(_)) => "audit",
                 Some(Command::Graph(_)) => "graph",
-                Some(Command::Plan(_)) => "plan",
-                Some(Command::Apply(_)) => "apply",
-                Some(Command::Snapshot(_)) => "snapshot",
-                Some(Command::Completions { .. } | Command::Man) => "this command",
+                Some(
+                    Command::Completions { .. }
+                    | Command::Man
+                    | Command::Plan(_)
+                    | Command::Apply(_)
+                    | Command::Snapshot(_),
+                ) => "this command",
             };
             eprintln!("lbsg: {what} is not built yet in this version; nothing was done.");
             ExitCode::from(2)

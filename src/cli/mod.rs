@@ -1,5 +1,10 @@
 //! The command-line front end: argument definitions and one module per command.
 
 pub mod args;
+pub mod live;
+pub mod live_apply;
+pub mod plan_cmd;
+pub mod snapshot_cmd;
+pub mod source;
 
 pub use args::{Cli, Command};

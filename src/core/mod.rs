@@ -1,4 +1,5 @@
 //! The sans-IO core: plain data in, plain data out. No tokio, no clients, no terminal.
 
+pub mod desired;
 pub mod lbc;
 pub mod plan;

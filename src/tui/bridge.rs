@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::core::plan::apply::apply_to_world;
 use crate::core::plan::render::render_text;
-use crate::core::plan::{Change, ChangeKind, Edit, Owner, Plan, ResourceRef, Risk};
+use crate::core::plan::{Edit, Plan, ResourceRef};
 use crate::world::World;
 
 use super::model::plan::PlanPreview;
@@ -24,109 +24,9 @@ pub fn analyse(world: &World) -> Analysis {
     }
 }
 
-/// Plan an edit. Until `core::plan::plan` lands this plans only the change the user asks for
-/// (the patch, or the rule edit) and says so in a warning; the LBC's follow-up changes come
-/// with the core planner.
+/// Plan an edit through the core planner (validation, the LBC's reaction, quotas, risk).
 pub fn plan(world: &World, edit: &Edit) -> Result<Plan, String> {
-    let mut plan = Plan {
-        edit: Some(edit.clone()),
-        ..Plan::default()
-    };
-    match edit {
-        Edit::Annotations {
-            resource,
-            set,
-            unset,
-        } => {
-            let rv = resource_version(world, resource)
-                .ok_or_else(|| format!("{resource} is not in the loaded world"))?;
-            plan.changes.push(Change {
-                kind: ChangeKind::PatchAnnotations {
-                    resource: resource.clone(),
-                    resource_version: rv,
-                    set: set.clone(),
-                    unset: unset.clone(),
-                },
-                owner: Owner::User,
-                risk: Risk::Unchanged,
-                stack: Some(resource.to_string()),
-                pending: false,
-            });
-            plan.warnings.push(
-                "this build previews the annotation patch only; what the LBC does next is planned by the reconcile core once it is wired in"
-                    .into(),
-            );
-        }
-        Edit::Rules { sg, add, remove } => {
-            let group = world
-                .aws
-                .security_groups
-                .as_ref()
-                .and_then(|m| m.get(sg))
-                .ok_or_else(|| format!("{sg} is not in the loaded world"))?;
-            let add: Vec<_> = add
-                .iter()
-                .filter(|r| !group.ingress.iter().any(|e| e.rule.key() == r.key()))
-                .cloned()
-                .collect();
-            if !add.is_empty() {
-                plan.changes.push(Change {
-                    kind: ChangeKind::AuthorizeIngress {
-                        sg: sg.clone(),
-                        rules: add,
-                    },
-                    owner: Owner::User,
-                    risk: Risk::Widened,
-                    stack: None,
-                    pending: false,
-                });
-            }
-            let found: Vec<_> = remove
-                .iter()
-                .filter_map(|r| group.ingress.iter().find(|e| e.rule.key() == r.key()))
-                .collect();
-            if found.len() < remove.len() {
-                plan.warnings
-                    .push("some rules to remove are not on the group; they are left out".into());
-            }
-            if !found.is_empty() {
-                plan.changes.push(Change {
-                    kind: ChangeKind::RevokeIngress {
-                        sg: sg.clone(),
-                        rules: found.iter().map(|e| e.rule.clone()).collect(),
-                        rule_ids: found.iter().map(|e| e.id.clone()).collect(),
-                    },
-                    owner: Owner::User,
-                    risk: Risk::Narrowed,
-                    stack: None,
-                    pending: false,
-                });
-            }
-        }
-        Edit::ControllerFlag { .. } => {
-            return Err(
-                "controller flags are what-ifs for `lbsg plan`; the TUI never changes them".into(),
-            );
-        }
-    }
-    Ok(plan)
-}
-
-fn resource_version(world: &World, r: &ResourceRef) -> Option<String> {
-    match r {
-        ResourceRef::Service(k) => world
-            .kube
-            .services
-            .as_ref()?
-            .get(k)
-            .map(|s| s.meta.resource_version.clone()),
-        ResourceRef::Ingress(k) => world
-            .kube
-            .ingresses
-            .as_ref()?
-            .get(k)
-            .map(|i| i.meta.resource_version.clone()),
-    }
+    crate::core::plan::plan(world, edit).map_err(|e| e.0)
 }
 
 /// The resources whose exposure an edit can change: the annotated one, or every listed

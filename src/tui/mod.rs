@@ -33,9 +33,15 @@ use source::{LocalSource, UnavailableSource, WorldSource};
 /// Where the TUI's world comes from, from the command line.
 pub fn source_for(cli: &Cli) -> Box<dyn WorldSource> {
     let readonly = cli.source.readonly;
+    let args = cli.source.clone();
+    // --cluster-name and --controller-arg win over what the world says, as in every command.
+    let overridden = move |mut w: crate::world::World| {
+        crate::cli::source::apply_overrides(&mut w, &args)?;
+        Ok(w)
+    };
     if cli.source.demo {
         return Box::new(LocalSource::demo(
-            Box::new(|| source::parse_world(source::DEMO_WORLD)),
+            Box::new(move || overridden(source::parse_world(source::DEMO_WORLD, "demo world")?)),
             readonly,
         ));
     }
@@ -45,9 +51,8 @@ pub fn source_for(cli: &Cli) -> Box<dyn WorldSource> {
         return Box::new(LocalSource::file(
             path,
             Box::new(move || {
-                let text = std::fs::read_to_string(&read_path)
-                    .map_err(|e| format!("cannot read {}: {e}", read_path.display()))?;
-                source::parse_world(&text)
+                let w = crate::world::file::load_path(&read_path).map_err(|e| e.to_string())?;
+                overridden(w)
             }),
             Box::new(move |w| source::save_world(&save_path, w)),
             readonly,

@@ -10,7 +10,7 @@ use crate::core::plan::apply::apply_to_world;
 use crate::core::plan::{ApplyReport, ChangeKind, Plan};
 use crate::world::World;
 
-pub const DEMO_WORLD: &str = include_str!("../../assets/demo/world.yaml");
+pub use crate::cli::source::DEMO_WORLD;
 
 /// What the header says about the source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,15 +177,14 @@ impl WorldSource for UnavailableSource {
     }
 }
 
-/// Parse a world file's text. The world-file loader (`world::file`) is not in this build yet,
-/// so this reports that plainly; the TUI shows it in its banner.
-pub fn parse_world(_text: &str) -> Result<World, String> {
-    Err("the world-file loader is not built into this version yet".into())
+/// Parse a world file's text (`origin` names it in errors).
+pub fn parse_world(text: &str, origin: &str) -> Result<World, String> {
+    crate::world::file::load_str(text, origin).map_err(|e| e.to_string())
 }
 
-/// Write a world file atomically (see [`parse_world`]).
-pub fn save_world(_path: &std::path::Path, _world: &World) -> Result<(), String> {
-    Err("the world-file writer is not built into this version yet; nothing was saved".into())
+/// Write a world file atomically, keeping the previous one as `.bak`.
+pub fn save_world(path: &std::path::Path, world: &World) -> Result<(), String> {
+    crate::world::file::save_path_atomic(world, path).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

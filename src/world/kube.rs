@@ -162,7 +162,10 @@ pub struct IngressClassParams {
     pub ip_address_type: Option<String>,
     pub target_type: Option<String>,
     pub inbound_cidrs: Vec<String>,
+    /// `spec.prefixListsIDs`.
     pub prefix_list_ids: Vec<String>,
+    /// The legacy `spec.PrefixListsIDs` field; used only when `prefix_list_ids` is empty.
+    pub prefix_list_ids_legacy: Vec<String>,
     pub tags: BTreeMap<String, String>,
     pub certificate_arns: Vec<String>,
     pub namespace_selector: bool,

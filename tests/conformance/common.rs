@@ -364,3 +364,80 @@ pub fn check_error(v: &Vector, actual: &Result<Value, String>) -> Result<(), Str
         (None, Ok(got)) => subset_match(&v.expected, got, "expected"),
     }
 }
+
+/// A vector's controller input (conformance README "Controller input") → [`ControllerConfig`];
+/// keys not given keep the LBC defaults.
+pub fn controller_from(c: &Value) -> lbsg::world::ControllerConfig {
+    let mut cfg = lbsg::world::ControllerConfig::default();
+    let s = |k: &str| c.get(k).and_then(str_of);
+    let b = |k: &str| c.get(k).and_then(Value::as_bool);
+    if let Some(v) = s("cluster_name") {
+        cfg.cluster_name = v;
+    }
+    cfg.vpc_id = s("vpc_id");
+    if let Some(v) = b("enable_backend_security_group") {
+        cfg.enable_backend_security_group = v;
+    }
+    if let Some(v) = b("enable_manage_backend_security_group_rules") {
+        cfg.enable_manage_backend_security_group_rules = v;
+    }
+    if let Some(v) = b("disable_restricted_sg_rules") {
+        cfg.disable_restricted_sg_rules = v;
+    }
+    for key in ["backend_security_group_flag", "backend_security_group"] {
+        if let Some(v) = s(key) {
+            cfg.backend_security_group = v;
+        }
+    }
+    if let Some(v) = s("default_target_type") {
+        cfg.default_target_type = v;
+    }
+    if let Some(v) = s("default_load_balancer_scheme") {
+        cfg.default_load_balancer_scheme = v;
+    }
+    if let Some(v) = s("ingress_class") {
+        cfg.ingress_class = v;
+    }
+    cfg.default_tags = string_map(c.get("default_tags").unwrap_or(&Value::Null));
+    cfg.external_managed_tags = string_list(c.get("external_managed_tags").unwrap_or(&Value::Null));
+    cfg.service_target_eni_sg_tags = string_map(
+        c.get("service_target_eni_security_group_tags")
+            .unwrap_or(&Value::Null),
+    );
+    if let Some(v) = b("enable_ip_target_type") {
+        cfg.feature_gates.0.insert("EnableIPTargetType".into(), v);
+    }
+    if let Some(gates) = c.get("feature_gates").and_then(Value::as_object) {
+        for (k, g) in gates {
+            if let Some(on) = g.as_bool() {
+                cfg.feature_gates.0.insert(k.clone(), on);
+            }
+        }
+    }
+    cfg
+}
+
+/// Serves a vector's `sg_resolution: {request, result | error}`; any other request fails, so a
+/// resolution the LBC would not make is caught.
+pub struct VectorResolver(pub Value);
+
+impl lbsg::core::lbc::resolve::SgResolver for VectorResolver {
+    fn resolve(&self, names_or_ids: &[String]) -> Result<Vec<String>, String> {
+        let res = &self.0;
+        if res.is_null() {
+            return Err(format!("vector has no sg_resolution for {names_or_ids:?}"));
+        }
+        if let Some(req) = res.get("request") {
+            let request = string_list(req);
+            if request != names_or_ids {
+                return Err(format!(
+                    "resolver asked for {names_or_ids:?}, vector answers {request:?}"
+                ));
+            }
+        }
+        match res.get("error").and_then(str_of) {
+            Some(e) => Err(e),
+            None => Ok(string_list(res.get("result").unwrap_or(&Value::Null))),
+        }
+    }
+}

@@ -5,13 +5,14 @@
 use std::collections::BTreeMap;
 
 use lbsg::core::lbc::model::{BACKEND_SG_TOKEN, Frontend, StackModel};
-use lbsg::core::lbc::resolve::SgResolver;
 use lbsg::core::lbc::service::networking::{self, LegacyInput};
 use lbsg::core::lbc::service::{
     ExistingLb, ServiceCtx, build_service_model, frontend, lb_attrs, service_annotations,
     target_group,
 };
-use lbsg::world::{ControllerConfig, IntOrString, Meta, Service, ServicePort, ServiceSpec, Subnet};
+use lbsg::world::{IntOrString, Meta, Service, ServicePort, ServiceSpec, Subnet};
+
+use crate::common::{VectorResolver, controller_from};
 use serde_json::{Map, Value, json};
 
 use crate::common::{
@@ -55,7 +56,7 @@ fn port_from(v: &Value) -> ServicePort {
 }
 
 /// A vector Service (full `{namespace, name, uid, annotations, spec}` or flat fragments) → world.
-fn service_from(obj: &Value) -> Service {
+pub(crate) fn service_from(obj: &Value) -> Service {
     let s = |k: &str| obj.get(k).and_then(str_of).unwrap_or_default();
     Service {
         meta: Meta {
@@ -82,46 +83,7 @@ fn service_from(obj: &Value) -> Service {
     }
 }
 
-fn controller_from(v: &Value) -> ControllerConfig {
-    let mut cfg = ControllerConfig::default();
-    let b = |k: &str, d: bool| v.get(k).and_then(Value::as_bool).unwrap_or(d);
-    let s = |k: &str| v.get(k).and_then(str_of);
-    if let Some(c) = s("cluster_name") {
-        cfg.cluster_name = c;
-    }
-    cfg.vpc_id = s("vpc_id");
-    cfg.enable_backend_security_group = b(
-        "enable_backend_security_group",
-        cfg.enable_backend_security_group,
-    );
-    cfg.backend_security_group = s("backend_security_group_flag").unwrap_or_default();
-    cfg.enable_manage_backend_security_group_rules = b(
-        "enable_manage_backend_security_group_rules",
-        cfg.enable_manage_backend_security_group_rules,
-    );
-    cfg.disable_restricted_sg_rules = b(
-        "disable_restricted_sg_rules",
-        cfg.disable_restricted_sg_rules,
-    );
-    if let Some(t) = s("default_target_type") {
-        cfg.default_target_type = t;
-    }
-    if let Some(t) = s("default_load_balancer_scheme") {
-        cfg.default_load_balancer_scheme = t;
-    }
-    cfg.default_tags = string_map(v.get("default_tags").unwrap_or(&Value::Null));
-    cfg.external_managed_tags = string_list(v.get("external_managed_tags").unwrap_or(&Value::Null));
-    if let Some(gates) = v.get("feature_gates").and_then(Value::as_object) {
-        for (k, g) in gates {
-            if let Some(on) = g.as_bool() {
-                cfg.feature_gates.0.insert(k.clone(), on);
-            }
-        }
-    }
-    cfg
-}
-
-fn subnets_from(v: &Value) -> Vec<Subnet> {
+pub(crate) fn subnets_from(v: &Value) -> Vec<Subnet> {
     v.as_array()
         .map(|a| {
             a.iter()
@@ -136,7 +98,7 @@ fn subnets_from(v: &Value) -> Vec<Subnet> {
         .unwrap_or_default()
 }
 
-fn existing_lb_from(v: &Value) -> Option<ExistingLb> {
+pub(crate) fn existing_lb_from(v: &Value) -> Option<ExistingLb> {
     v.as_object()?;
     Some(ExistingLb {
         scheme: v.get("scheme").and_then(str_of).unwrap_or_default(),
@@ -146,28 +108,6 @@ fn existing_lb_from(v: &Value) -> Option<ExistingLb> {
             .and_then(str_of)
             .unwrap_or_default(),
     })
-}
-
-/// Serves the vector's `sg_resolution: {request, result | error}`; any other request fails.
-struct VectorResolver<'a>(&'a Value);
-
-impl SgResolver for VectorResolver<'_> {
-    fn resolve(&self, names_or_ids: &[String]) -> Result<Vec<String>, String> {
-        let res = self.0;
-        if res.is_null() {
-            return Err(format!("vector has no sg_resolution for {names_or_ids:?}"));
-        }
-        let request = string_list(res.get("request").unwrap_or(&Value::Null));
-        if request != names_or_ids {
-            return Err(format!(
-                "resolver asked for {names_or_ids:?}, vector answers {request:?}"
-            ));
-        }
-        match res.get("error").and_then(str_of) {
-            Some(e) => Err(e),
-            None => Ok(string_list(res.get("result").unwrap_or(&Value::Null))),
-        }
-    }
 }
 
 // ---- output conversion -----------------------------------------------------------------------
@@ -285,7 +225,7 @@ fn model_service(v: &Vector) -> Result<(), String> {
     let subnets = subnets_from(get("lb_subnets"));
     let vpc_cidrs = string_list(get("vpc_cidrs"));
     let vpc_ipv6_cidrs = string_list(get("vpc_ipv6_cidrs"));
-    let resolver = VectorResolver(get("sg_resolution"));
+    let resolver = VectorResolver(get("sg_resolution").clone());
     let ctx = ServiceCtx {
         config: &cfg,
         backend_sg_id: &backend_sg_id,

@@ -13,17 +13,46 @@ pub fn service_flag(ann: &Annotations<'_>, cli_default: bool) -> Result<bool, St
 }
 
 /// Ingress group: members that set the annotation must agree; none set ⇒ the CLI flag.
+/// Every member is parsed before agreement is checked, so a parse error wins over a conflict.
 pub fn ingress_flag(members: &[Annotations<'_>], cli_default: bool) -> Result<bool, String> {
-    let mut decided: Option<bool> = None;
+    let mut seen = std::collections::BTreeSet::new();
     for ann in members {
-        if let Some(v) = ann.bool(KEY)? {
-            match decided {
-                Some(prev) if prev != v => {
-                    return Err("conflicting manage backend security group rules settings".into());
-                }
-                _ => decided = Some(v),
-            }
-        }
+        seen.extend(ann.bool(KEY)?);
     }
-    Ok(decided.unwrap_or(cli_default))
+    match seen.len() {
+        0 => Ok(cli_default),
+        1 => Ok(seen.contains(&true)),
+        _ => Err("conflicting manage backend security group rules settings".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::core::lbc::annotations::Kind;
+
+    #[test]
+    fn ingress_parse_error_wins_over_conflict() {
+        let m = |v: &str| -> BTreeMap<String, String> {
+            [(format!("alb.ingress.kubernetes.io/{KEY}"), v.to_string())].into()
+        };
+        let (a, b, c) = (m("true"), m("false"), m("maybe"));
+        let anns: Vec<_> = [&a, &b, &c]
+            .iter()
+            .map(|x| Annotations::new(Kind::Ingress, x))
+            .collect();
+        assert!(
+            ingress_flag(&anns, false)
+                .unwrap_err()
+                .starts_with("failed to parse bool annotation")
+        );
+        assert_eq!(
+            ingress_flag(&anns[..2], false).unwrap_err(),
+            "conflicting manage backend security group rules settings"
+        );
+        assert_eq!(ingress_flag(&anns[1..2], true), Ok(false));
+        assert_eq!(ingress_flag(&[], true), Ok(true));
+    }
 }

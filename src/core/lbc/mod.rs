@@ -2,6 +2,7 @@
 //! Mirrors `lbc-semantics.md`; each file is one layer.
 
 pub mod annotations;
+pub mod aws_error;
 pub mod backend_sg;
 pub mod config;
 pub mod ingress;
@@ -13,3 +14,4 @@ pub mod resolve;
 pub mod service;
 pub mod tags;
 pub mod target;
+pub mod webhook;

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::world::{NetworkingRule, Rule, Tags};
+use super::naming::GroupId;
+use crate::world::{NetworkingRule, ObjKey, Rule, Tags};
 
 /// Placeholder for the managed SG's id before it exists (the vectors' `$managed_sg`).
 pub const MANAGED_SG_TOKEN: &str = "$managed_sg";
@@ -65,10 +66,32 @@ pub struct StackModel {
     pub ip_address_type: String,
     /// `EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic` (`on`/`off`), when managed.
     pub private_link_enforcement: Option<String>,
-    /// Listener protocol by listener port (`TCP`, `UDP`, `TCP_UDP`, `TLS`, `QUIC`, …).
+    /// Listener protocol by listener port (`TCP`, `UDP`, `TCP_UDP`, `TLS`, `QUIC`, `HTTP`, `HTTPS`, …).
     pub listeners: BTreeMap<i32, String>,
     /// By LBC target-group resource id (`ns/svc:port`, `ns/ing-svc:port`).
     pub target_groups: BTreeMap<String, TargetGroupModel>,
     /// By the same id; `None` = the TGB gets no networking (the LBC manages no rules for it).
     pub tgb_networking: BTreeMap<String, Option<Vec<NetworkingRule>>>,
+    /// SGs of the NLB the LBC puts in front of an ALB (`enable-frontend-nlb`); `None` = no such NLB.
+    pub frontend_nlb_security_groups: Option<Vec<String>>,
+}
+
+/// One stack of the LBC: a Service's NLB or an IngressGroup's ALB. Tag methods are in
+/// `tags.rs`, Kubernetes label methods in `target/mod.rs`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum StackId {
+    Service(ObjKey),
+    Ingress(GroupId),
+}
+
+impl std::fmt::Display for StackId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StackId::Service(k) => write!(f, "service/{k}"),
+            StackId::Ingress(GroupId::Implicit { namespace, name }) => {
+                write!(f, "ingress/{namespace}/{name}")
+            }
+            StackId::Ingress(GroupId::Explicit(g)) => write!(f, "ingress-group/{g}"),
+        }
+    }
 }

@@ -24,9 +24,15 @@ pub fn sha256_hex(parts: &[&str]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The bytes hashed for a Service's managed SG name: cluster ‖ name ‖ namespace ‖ uid, no
+/// separators (so distinct services can share a hash, §11.12).
+pub fn service_sg_hash_input(cluster: &str, namespace: &str, name: &str, uid: &str) -> String {
+    [cluster, name, namespace, uid].concat()
+}
+
 /// Managed SG name of a Service: hash of cluster ‖ name ‖ namespace ‖ uid.
 pub fn service_sg_name(cluster: &str, namespace: &str, name: &str, uid: &str) -> String {
-    let hash = sha256_hex(&[cluster, name, namespace, uid]);
+    let hash = sha256_hex(&[&service_sg_hash_input(cluster, namespace, name, uid)]);
     format!(
         "k8s-{}-{}-{}",
         prefix(&sanitize(namespace), 8),
@@ -36,7 +42,7 @@ pub fn service_sg_name(cluster: &str, namespace: &str, name: &str, uid: &str) ->
 }
 
 /// The IngressGroup an Ingress belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub enum GroupId {
     /// No `group.name`: the group is the Ingress itself.
     Implicit { namespace: String, name: String },
@@ -60,11 +66,17 @@ impl std::fmt::Display for GroupId {
     }
 }
 
+/// The bytes hashed for an IngressGroup's managed SG name: cluster ‖ `ns/name` (implicit group)
+/// or cluster ‖ group name (explicit group).
+pub fn ingress_sg_hash_input(cluster: &str, group: &GroupId) -> String {
+    format!("{cluster}{}", group.stack_id())
+}
+
 /// Managed SG name of an IngressGroup's ALB.
 pub fn ingress_sg_name(cluster: &str, group: &GroupId) -> String {
+    let hash = sha256_hex(&[&ingress_sg_hash_input(cluster, group)]);
     match group {
         GroupId::Implicit { namespace, name } => {
-            let hash = sha256_hex(&[cluster, &format!("{namespace}/{name}")]);
             format!(
                 "k8s-{}-{}-{}",
                 prefix(&sanitize(namespace), 8),
@@ -73,15 +85,19 @@ pub fn ingress_sg_name(cluster: &str, group: &GroupId) -> String {
             )
         }
         GroupId::Explicit(g) => {
-            let hash = sha256_hex(&[cluster, g]);
             format!("k8s-{}-{}", prefix(&sanitize(g), 17), &hash[..10])
         }
     }
 }
 
+/// The bytes hashed for the backend SG name: the unsanitised cluster name.
+pub fn backend_sg_hash_input(cluster: &str) -> String {
+    cluster.to_string()
+}
+
 /// Name of the auto-created shared backend SG (hash of the unsanitised cluster name).
 pub fn backend_sg_name(cluster: &str) -> String {
-    let hash = sha256_hex(&[cluster]);
+    let hash = sha256_hex(&[&backend_sg_hash_input(cluster)]);
     format!(
         "k8s-traffic-{}-{}",
         prefix(&sanitize(cluster), 232),

@@ -4,7 +4,10 @@
 pub mod apply;
 pub mod drift;
 pub mod edit;
+pub mod planner;
+pub mod quotas;
 pub mod render;
+pub mod risk;
 
 use std::collections::BTreeMap;
 
@@ -14,6 +17,7 @@ use crate::world::{Rule, Tags};
 
 pub use drift::drift;
 pub use edit::{Edit, ResourceRef};
+pub use planner::{InvalidEdit, plan};
 
 /// Who makes a change happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -71,14 +71,11 @@ fn world_arrival_fills_the_table_in_id_order() {
         panic!()
     };
     let keys: Vec<String> = lv.cursor.keys.iter().map(|k| k.to_string()).collect();
+    assert_eq!(keys.len(), 14, "{keys:?}");
+    assert_eq!(keys[0], "service/batch/report-api");
     assert_eq!(
-        keys,
-        vec![
-            "service/billing/invoices",
-            "service/default/web",
-            "service/search/search-api",
-            "ingress/shop/storefront"
-        ]
+        keys[13], "ingress/shop/storefront",
+        "services first, then ingresses, each by ns/name"
     );
     assert!(!s.loading);
     assert_eq!(s.feeds["world"].loaded_at, Some(fixture::now()));
@@ -200,7 +197,7 @@ fn commands_switch_views_and_unknown_ones_say_so() {
     let View::Resources(KindFilter::Ingresses, lv) = s.view() else {
         panic!()
     };
-    assert_eq!(lv.cursor.keys.len(), 1);
+    assert_eq!(lv.cursor.keys.len(), 3);
     command(&mut s, "nope");
     assert!(
         s.banner
@@ -228,10 +225,10 @@ fn filter_narrows_and_esc_clears() {
     assert_eq!(count(&s), 1, "enter keeps the filter");
     ch(&mut s, '/');
     key(&mut s, KeyCode::Esc);
-    assert_eq!(count(&s), 4);
+    assert_eq!(count(&s), 14);
     ch(&mut s, '/');
     typed(&mut s, "!svc");
-    assert_eq!(count(&s), 1, "! inverts");
+    assert_eq!(count(&s), 3, "! inverts");
 }
 
 #[test]
@@ -244,10 +241,13 @@ fn sort_cycles_and_reverses() {
     };
     assert_eq!((lv.sort, lv.reverse), (1, true));
     // By kind (ing < svc), then id; reversed as a whole.
-    assert_eq!(lv.cursor.keys.first(), Some(&svc("search", "search-api")));
+    assert_eq!(lv.cursor.keys.first(), Some(&svc("streaming", "syslog")));
     assert_eq!(
         lv.cursor.keys.last(),
-        Some(&ResourceRef::Ingress(ObjKey::new("shop", "storefront")))
+        Some(&ResourceRef::Ingress(ObjKey::new(
+            "accounts",
+            "accounts-api"
+        )))
     );
 }
 
@@ -331,6 +331,11 @@ fn remedy_opens_a_plan_with_cancel_focused() {
 #[test]
 fn confirm_applies_and_the_new_world_replaces_the_old() {
     let mut s = fixture::state(160, 48, false);
+    let invoices = svc("billing", "invoices");
+    assert_eq!(
+        s.data.graphs[&invoices].reach.blocked, 2,
+        "D07: both targets blocked"
+    );
     let request = open_remedy_plan(&mut s);
     let a = preview(&s, request);
     update(&mut s, a);
@@ -358,7 +363,7 @@ fn confirm_applies_and_the_new_world_replaces_the_old() {
             .as_ref()
             .unwrap()
             .text
-            .starts_with("applied 1 change to memory")
+            .starts_with("applied 2 changes to memory")
     );
     let w = s.world.as_ref().unwrap();
     let inv = &w.kube.services.as_ref().unwrap()[&ObjKey::new("billing", "invoices")];
@@ -471,14 +476,7 @@ fn annotation_editor_validates_as_you_type() {
 #[test]
 fn rule_edit_on_an_lbc_sg_offers_the_annotation() {
     let mut s = fixture::state(160, 48, false);
-    command(&mut s, "sg");
-    for _ in 0..10 {
-        if matches!(s.view(), View::Sgs(lv) if lv.cursor.current().map(String::as_str) == Some("sg-0web"))
-        {
-            break;
-        }
-        ch(&mut s, 'j');
-    }
+    command(&mut s, "sg sg-0web");
     ch(&mut s, 'r');
     let Some(Overlay::Offer(o)) = &s.overlay else {
         panic!("{:?}", s.overlay)
@@ -502,7 +500,12 @@ fn rule_editor_on_a_user_sg() {
     let Some(Overlay::Rules(e)) = &s.overlay else {
         panic!("{:?}", s.overlay)
     };
-    assert_eq!(e.rules.len(), 2);
+    let ssh = e
+        .rules
+        .iter()
+        .position(|r| r.rule.from_port == Some(22))
+        .unwrap();
+    let n = e.rules.len();
     typed(&mut s, "tcp:443:10.0.0.1/8");
     let Some(Overlay::Rules(e)) = &s.overlay else {
         panic!()
@@ -513,8 +516,10 @@ fn rule_editor_on_a_user_sg() {
         key(&mut s, KeyCode::Backspace);
     }
     typed(&mut s, "10.0.0.0/8:vpn");
-    // Mark the SSH rule (second row) for removal.
-    key(&mut s, KeyCode::Up);
+    // Mark the SSH rule for removal: up from the input line to its row.
+    for _ in ssh..n {
+        key(&mut s, KeyCode::Up);
+    }
     ch(&mut s, ' ');
     let effects = key(&mut s, KeyCode::Enter);
     let [
@@ -545,7 +550,7 @@ fn banner_expires_and_load_failure_keeps_data() {
     );
     assert!(s.banner.is_some());
     assert!(s.is_stale(&s.feeds["world"]));
-    assert_eq!(s.data.resources.len(), 4, "last good data is kept");
+    assert_eq!(s.data.resources.len(), 14, "last good data is kept");
     update(
         &mut s,
         Action::Tick(fixture::now() + std::time::Duration::from_secs(60)),

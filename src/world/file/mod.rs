@@ -1,1 +1,194 @@
-//! World files (being written)
+//! World files (`apiVersion: lbsg/v1`, `kind: World`): what `kubectl get -o yaml` and the AWS CLI
+//! (`--output json`) print, pasted under a small envelope. See `design/world-file.md`.
+//!
+//! Loading is strict about shape (types, ranges, ids, CIDRs on the AWS side) and names the file,
+//! line, column and field path of the first problem. It is lenient about content: unknown fields
+//! of Kubernetes objects and AWS responses and unknown Kubernetes kinds are ignored (only lbsg's
+//! own envelope keys are checked, to catch typos such as `DescribeSecurityGroup`), and semantic
+//! problems (a rule naming an unknown SG) are loaded as they are, for the audit to report.
+//!
+//! Three optional extensions beyond what the tools print, so that every [`World`] can be saved
+//! and read back: `kubernetes.kinds` lists kinds that were listed in full (without it a kind with
+//! no object is unknown, not empty), `aws.ec2.GetManagedPrefixListEntries` holds prefix list
+//! entries keyed by prefix list id, and `cluster.account` holds the AWS account when known.
+
+mod aws;
+mod kube;
+pub(crate) mod located;
+mod save;
+
+use std::path::Path;
+
+pub use located::Problem;
+use located::{At, Res};
+pub use save::{save_path_atomic, save_string};
+
+use super::{ClusterInfo, ControllerConfig, World};
+
+/// The `apiVersion` of a world file.
+pub const API_VERSION: &str = "lbsg/v1";
+/// The `kind` of a world file.
+pub const KIND: &str = "World";
+
+/// Why a world file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum WorldFileError {
+    #[error("{origin}: {source}")]
+    Io {
+        origin: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Malformed content: `origin:line:column: field.path: what was expected`.
+    #[error("{origin}:{}:{}: {}", .problem.line, .problem.column, render(.problem))]
+    Invalid { origin: String, problem: Problem },
+}
+
+impl WorldFileError {
+    /// The located problem, for malformed content.
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            WorldFileError::Invalid { problem, .. } => Some(problem),
+            WorldFileError::Io { .. } => None,
+        }
+    }
+}
+
+fn render(p: &Problem) -> String {
+    if p.path.is_empty() {
+        p.message.clone()
+    } else {
+        format!("{}: {}", p.path, p.message)
+    }
+}
+
+/// Reads a world file from text. `origin` names it in errors (usually the file name).
+pub fn load_str(text: &str, origin: &str) -> Result<World, WorldFileError> {
+    let invalid = |problem| WorldFileError::Invalid {
+        origin: origin.to_string(),
+        problem,
+    };
+    let root = located::parse(text).map_err(invalid)?.ok_or_else(|| {
+        invalid(Problem::new(
+            located::Pos { line: 1, column: 1 },
+            "",
+            format!("the file is empty; expected a mapping with apiVersion: {API_VERSION} and kind: {KIND}"),
+        ))
+    })?;
+    read_world(&At::root(&root)).map_err(invalid)
+}
+
+/// Reads a world file from disk; errors name the path.
+pub fn load_path(path: &Path) -> Result<World, WorldFileError> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| WorldFileError::Io {
+        origin: origin.clone(),
+        source,
+    })?;
+    load_str(&text, &origin)
+}
+
+fn read_world(at: &At<'_>) -> Res<World> {
+    if !at.is_map() {
+        return Err(at.err(format!(
+            "expected a mapping with apiVersion: {API_VERSION} and kind: {KIND}"
+        )));
+    }
+    let api = at.req("apiVersion")?;
+    if api.str()? != API_VERSION {
+        return Err(api.err(format!(
+            "expected apiVersion {API_VERSION}, found {:?}",
+            api.str()?
+        )));
+    }
+    let kind = at.req("kind")?;
+    if kind.str()? != KIND {
+        return Err(kind.err(format!("expected kind {KIND}, found {:?}", kind.str()?)));
+    }
+    at.only_keys(&[
+        "apiVersion",
+        "kind",
+        "cluster",
+        "controller",
+        "kubernetes",
+        "aws",
+    ])?;
+
+    let mut world = World::default();
+    if let Some(c) = at.get("cluster")? {
+        world.cluster = read_cluster(&c)?;
+    }
+    let mut lbc_args = None;
+    if let Some(k) = at.get("kubernetes")? {
+        let (side, args) = kube::read(&k)?;
+        world.kube = side;
+        lbc_args = args;
+    }
+    world.controller = match at.get("controller")? {
+        Some(c) => Some(read_controller(&c)?),
+        None => match lbc_args {
+            Some((args, list)) => Some(controller_from(&args, &list)?),
+            None => None,
+        },
+    };
+    if world.cluster.name.is_none() {
+        world.cluster.name = world
+            .controller
+            .as_ref()
+            .map(|c| c.cluster_name.clone())
+            .filter(|n| !n.is_empty());
+    }
+    if let Some(a) = at.get("aws")? {
+        world.aws = aws::read(&a)?;
+    }
+    Ok(world)
+}
+
+fn read_cluster(at: &At<'_>) -> Res<ClusterInfo> {
+    at.only_keys(&["name", "region", "vpcId", "account"])?;
+    Ok(ClusterInfo {
+        name: at.opt_str("name")?,
+        region: at.opt_str("region")?,
+        vpc_id: at.opt_str("vpcId")?,
+        account: at.opt_str("account")?,
+    })
+}
+
+fn read_controller(at: &At<'_>) -> Res<ControllerConfig> {
+    at.only_keys(&["args", "deployment"])?;
+    match (at.get("args")?, at.get("deployment")?) {
+        (Some(_), Some(d)) => {
+            Err(d.err("give either controller.args or controller.deployment, not both"))
+        }
+        (Some(a), None) => {
+            let args = a.seq()?.iter().map(At::str).collect::<Res<Vec<_>>>()?;
+            controller_from(&args, &a)
+        }
+        (None, Some(d)) => {
+            let (args, list) = kube::deployment_args(&d, true)?
+                .ok_or_else(|| d.err("expected a Deployment with at least one container"))?;
+            controller_from(&args, &list)
+        }
+        (None, None) => Ok(ControllerConfig::default()),
+    }
+}
+
+/// Parses controller args; a bad flag is reported at the arg that carries it.
+fn controller_from(args: &[String], list: &At<'_>) -> Res<ControllerConfig> {
+    ControllerConfig::from_args(args).map_err(|e| {
+        let flag = e.arg.split('=').next().unwrap_or_default().to_string();
+        let item = list
+            .seq()
+            .ok()
+            .and_then(|items| {
+                items.into_iter().find(|i| {
+                    i.str().is_ok_and(|s| {
+                        s.trim_start_matches('-')
+                            .starts_with(flag.trim_start_matches('-'))
+                    })
+                })
+            })
+            .unwrap_or_else(|| list.clone());
+        item.err(format!("{}: {}", e.arg, e.problem))
+    })
+}

@@ -110,6 +110,7 @@ pub fn build_service_model(ctx: &ServiceCtx<'_>, svc: &Service) -> Result<StackM
         listeners,
         target_groups,
         tgb_networking,
+        frontend_nlb_security_groups: None,
     })
 }
 

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use crate::world::{IntOrString, NetworkingRule, ObjKey, TargetGroupBinding};
 
 use super::model::{StackModel, TargetGroupModel};
+use super::naming::GroupId;
 
 pub use aggregate::aggregate;
 pub use desired::{TargetRules, TgbOutcome, cluster_tgbs, desired_target_rules, target_sg_changes};
@@ -132,15 +133,7 @@ impl TgbSpec {
     }
 }
 
-/// The stack a generated TGB belongs to, as its tracking labels name it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum StackId {
-    Service(ObjKey),
-    /// An Ingress in its implicit group.
-    Ingress(ObjKey),
-    /// An explicit IngressGroup.
-    IngressGroup(String),
-}
+pub use super::model::StackId;
 
 impl StackId {
     /// The labels the LBC puts on every Kubernetes object of this stack.
@@ -153,8 +146,10 @@ impl StackId {
         };
         match self {
             StackId::Service(k) => pair("service.k8s.aws", k),
-            StackId::Ingress(k) => pair("ingress.k8s.aws", k),
-            StackId::IngressGroup(g) => {
+            StackId::Ingress(GroupId::Implicit { namespace, name }) => {
+                pair("ingress.k8s.aws", &ObjKey::new(namespace, name))
+            }
+            StackId::Ingress(GroupId::Explicit(g)) => {
                 BTreeMap::from([("ingress.k8s.aws/stack".to_string(), g.clone())])
             }
         }
@@ -163,15 +158,5 @@ impl StackId {
     /// Whether an object with `labels` belongs to this stack.
     pub fn owns(&self, labels: &BTreeMap<String, String>) -> bool {
         self.labels().iter().all(|(k, v)| labels.get(k) == Some(v))
-    }
-}
-
-impl std::fmt::Display for StackId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StackId::Service(k) => write!(f, "service {k}"),
-            StackId::Ingress(k) => write!(f, "ingress {k}"),
-            StackId::IngressGroup(g) => write!(f, "ingress-group {g}"),
-        }
     }
 }

@@ -1,0 +1,307 @@
+//! Desired state of a whole World: what the LBC would reconcile for every Service and
+//! IngressGroup, the shared backend SG, and the rules of every target SG. This is the one place
+//! that ties the LBC layers to a [`World`]; drift, plans, the audit and the TUI read it.
+
+pub mod find;
+
+use std::collections::BTreeMap;
+
+use crate::core::lbc::ingress::{
+    IngressCtx, build_ingress_model, load_ingress_groups, member_class_params,
+};
+use crate::core::lbc::model::StackId;
+use crate::core::lbc::model::{Frontend, StackModel};
+use crate::core::lbc::naming;
+use crate::core::lbc::resolve::LookupResolver;
+use crate::core::lbc::service::{ExistingLb, ServiceCtx, build_service_model, is_lbc_service};
+use crate::core::lbc::target::{TargetRules, TgbSpec, cluster_tgbs, desired_target_rules};
+use crate::core::plan::{ResourceRef, new_sg_placeholder};
+use crate::world::{ControllerConfig, Tags, World};
+
+/// One stack (a Service's NLB or an IngressGroup's ALB) as the LBC would build it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackState {
+    pub id: StackId,
+    /// The Kubernetes objects behind it: the Service, or the group's Ingresses in LBC order.
+    pub resources: Vec<ResourceRef>,
+    /// The model, or the LBC's build error (`Failed build model due to …` without the prefix).
+    pub model: Result<StackModel, String>,
+    /// The LB the LBC built for it, when the world has one.
+    pub lb: Option<String>,
+    /// Managed SGs carrying this stack's tags (the first is kept, the rest deleted).
+    pub managed_sgs: Vec<String>,
+    /// The id the managed SG has or will have (an existing id, or a `$new:` placeholder).
+    pub managed_sg_id: Option<String>,
+}
+
+impl StackState {
+    /// The LB SG list with tokens replaced by ids (or placeholders).
+    pub fn lb_security_groups(&self, backend_sg_id: &str) -> Vec<String> {
+        let Ok(m) = &self.model else {
+            return Vec::new();
+        };
+        m.lb_security_groups
+            .iter()
+            .map(|s| match s.as_str() {
+                crate::core::lbc::model::MANAGED_SG_TOKEN => {
+                    self.managed_sg_id.clone().unwrap_or_default()
+                }
+                crate::core::lbc::model::BACKEND_SG_TOKEN => backend_sg_id.to_string(),
+                other => other.to_string(),
+            })
+            .collect()
+    }
+}
+
+/// The shared backend SG as the LBC would have it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendSg {
+    /// `--backend-security-group` given: used verbatim, never created, tagged or deleted.
+    pub explicit: bool,
+    /// Its id: the explicit one, the one found by tags, or a `$new:` placeholder.
+    pub id: String,
+    pub exists: bool,
+    pub name: String,
+    /// Desired tags (auto-created SG only).
+    pub tags: Tags,
+    /// Some stack needs it.
+    pub needed: bool,
+}
+
+/// The desired state of everything the LBC reconciles in one world.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    pub config: ControllerConfig,
+    pub cluster: String,
+    pub vpc_id: Option<String>,
+    pub backend_sg: Option<BackendSg>,
+    pub stacks: BTreeMap<StackId, StackState>,
+    pub targets: TargetRules,
+    /// What could not be decided for lack of data ("no ENIs loaded: target rules not checked").
+    pub unknowns: Vec<String>,
+}
+
+/// Compute the desired state of `world`.
+pub fn desired(world: &World) -> Desired {
+    let config = world.controller_or_default();
+    let cluster = world.cluster_name().unwrap_or_default().to_string();
+    let vpc = world.vpc_id().map(String::from);
+    let mut unknowns = Vec::new();
+    if world.controller.is_none() {
+        unknowns.push("controller configuration not loaded: LBC defaults assumed".to_string());
+    }
+    if cluster.is_empty() {
+        unknowns.push(
+            "cluster name unknown: managed SG names and target SG selection cannot be checked"
+                .to_string(),
+        );
+    }
+
+    let backend_sg = backend_sg_state(world, &config, &cluster, vpc.as_deref());
+    let backend_id = backend_sg
+        .as_ref()
+        .map(|b| b.id.clone())
+        .unwrap_or_default();
+    let resolver = LookupResolver::for_world(world);
+    let (vpc_v4, vpc_v6) = find::vpc_cidrs(world, vpc.as_deref());
+    let mut stacks = BTreeMap::new();
+
+    for svc in world.kube.services.iter().flat_map(|m| m.values()) {
+        if !is_lbc_service(&config, svc) {
+            continue;
+        }
+        let id = StackId::Service(svc.meta.key());
+        let lb = find::stack_lb(world, &cluster, &id, &svc.lb_hostnames);
+        let existing = lb.map(|lb| ExistingLb {
+            scheme: lb.scheme.clone(),
+            security_groups: lb.security_groups.clone(),
+            ip_address_type: lb.ip_address_type.clone(),
+        });
+        let scheme_guess = lb.map(|l| l.scheme.as_str()).unwrap_or("internet-facing");
+        let subnets = find::lb_subnets(world, lb, vpc.as_deref(), scheme_guess);
+        let ctx = ServiceCtx {
+            config: &config,
+            backend_sg_id: &backend_id,
+            lb_subnets: &subnets,
+            vpc_cidrs: &vpc_v4,
+            vpc_ipv6_cidrs: &vpc_v6,
+            existing_lb: existing,
+            resolver: &resolver,
+        };
+        let model = build_service_model(&ctx, svc);
+        let managed_sgs: Vec<String> =
+            find::stack_managed_sgs(world, &cluster, vpc.as_deref(), &id)
+                .iter()
+                .map(|sg| sg.id.clone())
+                .collect();
+        let managed_sg_id = managed_id(&model, &managed_sgs);
+        stacks.insert(
+            id.clone(),
+            StackState {
+                id,
+                resources: vec![ResourceRef::Service(svc.meta.key())],
+                model,
+                lb: lb.map(|l| l.arn.clone()),
+                managed_sgs,
+                managed_sg_id,
+            },
+        );
+    }
+
+    if let Some(ings) = world.kube.ingresses.as_ref() {
+        let classes = world.kube.ingress_classes.clone().unwrap_or_default();
+        let params = world.kube.ingress_class_params.clone().unwrap_or_default();
+        let services = world.kube.services.clone().unwrap_or_default();
+        let class_params = member_class_params(&config, ings, &classes, &params);
+        let ctx = IngressCtx {
+            config: &config,
+            backend_sg_id: &backend_id,
+            services: &services,
+            class_params: &class_params,
+            resolver: &resolver,
+        };
+        for (group, members) in load_ingress_groups(&config, ings, &classes, &params) {
+            let member_objs: Vec<_> = members.members.iter().filter_map(|k| ings.get(k)).collect();
+            if member_objs.is_empty() && members.error.is_none() {
+                continue;
+            }
+            let id = StackId::Ingress(group.clone());
+            let model = match &members.error {
+                Some(e) => Err(e.clone()),
+                None => build_ingress_model(&ctx, &group, &member_objs),
+            };
+            let hostnames: Vec<String> = member_objs
+                .iter()
+                .flat_map(|i| i.lb_hostnames.clone())
+                .collect();
+            let lb = find::stack_lb(world, &cluster, &id, &hostnames);
+            let managed_sgs: Vec<String> =
+                find::stack_managed_sgs(world, &cluster, vpc.as_deref(), &id)
+                    .iter()
+                    .map(|sg| sg.id.clone())
+                    .collect();
+            let managed_sg_id = managed_id(&model, &managed_sgs);
+            stacks.insert(
+                id.clone(),
+                StackState {
+                    id,
+                    resources: members
+                        .members
+                        .iter()
+                        .cloned()
+                        .map(ResourceRef::Ingress)
+                        .collect(),
+                    model,
+                    lb: lb.map(|l| l.arn.clone()),
+                    managed_sgs,
+                    managed_sg_id,
+                },
+            );
+        }
+    }
+
+    let backend_sg = backend_sg.map(|mut b| {
+        b.needed = stacks
+            .values()
+            .any(|s| s.model.as_ref().is_ok_and(|m| m.backend_sg_allocated));
+        b
+    });
+
+    // Target rules: modelled stacks' bindings; a stack whose build fails keeps its old TGBs.
+    let modelled: Vec<(StackId, Vec<TgbSpec>)> = stacks
+        .values()
+        .filter_map(|s| {
+            let m = s.model.as_ref().ok()?;
+            Some((
+                s.id.clone(),
+                with_real_ids(TgbSpec::from_stack(&s.id, m), s, &backend_id),
+            ))
+        })
+        .collect();
+    let tgbs = cluster_tgbs(world, &modelled);
+    let targets = desired_target_rules(world, &tgbs);
+    if world.aws.enis.is_none() {
+        unknowns.push("no ENIs loaded: target rules not checked".to_string());
+    }
+
+    Desired {
+        config,
+        cluster,
+        vpc_id: vpc,
+        backend_sg,
+        stacks,
+        targets,
+        unknowns,
+    }
+}
+
+fn managed_id(model: &Result<StackModel, String>, existing: &[String]) -> Option<String> {
+    match model {
+        Ok(StackModel {
+            frontend: Frontend::Managed(m),
+            ..
+        }) => Some(
+            existing
+                .first()
+                .cloned()
+                .unwrap_or_else(|| new_sg_placeholder(&m.name)),
+        ),
+        _ => None,
+    }
+}
+
+/// TGB networking names the managed SG by token when it is the rule source; use its id.
+fn with_real_ids(mut specs: Vec<TgbSpec>, s: &StackState, backend_id: &str) -> Vec<TgbSpec> {
+    use crate::core::lbc::model::{BACKEND_SG_TOKEN, MANAGED_SG_TOKEN};
+    use crate::world::NetworkingPeer;
+    for spec in &mut specs {
+        for rule in spec.networking.iter_mut().flatten() {
+            for peer in &mut rule.from {
+                if let NetworkingPeer::SecurityGroup(sg) = peer {
+                    if sg == MANAGED_SG_TOKEN {
+                        *sg = s.managed_sg_id.clone().unwrap_or_default();
+                    } else if sg == BACKEND_SG_TOKEN {
+                        *sg = backend_id.to_string();
+                    }
+                }
+            }
+        }
+    }
+    specs
+}
+
+fn backend_sg_state(
+    world: &World,
+    cfg: &ControllerConfig,
+    cluster: &str,
+    vpc: Option<&str>,
+) -> Option<BackendSg> {
+    if !cfg.enable_backend_security_group {
+        return None;
+    }
+    if !cfg.backend_security_group.is_empty() {
+        return Some(BackendSg {
+            explicit: true,
+            id: cfg.backend_security_group.clone(),
+            exists: true,
+            name: String::new(),
+            tags: Tags::new(),
+            needed: false,
+        });
+    }
+    let name = naming::backend_sg_name(cluster);
+    let mut tags = cfg.default_tags.clone();
+    tags.insert(find::CLUSTER_TAG.into(), cluster.to_string());
+    tags.insert(find::RESOURCE_TAG.into(), find::BACKEND_SG_RESOURCE.into());
+    let found = find::backend_sg(world, cluster, vpc);
+    Some(BackendSg {
+        explicit: false,
+        id: found
+            .map(|sg| sg.id.clone())
+            .unwrap_or_else(|| new_sg_placeholder(&name)),
+        exists: found.is_some(),
+        name,
+        tags,
+        needed: false,
+    })
+}

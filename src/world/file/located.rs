@@ -1,0 +1,759 @@
+//! A YAML/JSON document as a tree of nodes that remember where they were written, and a cursor
+//! over that tree that knows the field path it followed, so every error names file position,
+//! field path and what was expected.
+//!
+//! The tree is built from the YAML event stream of `granit-parser` (the parser under
+//! serde-saphyr, re-exported by it) rather than through serde, for two reasons: every node keeps
+//! its line and column, and scalars keep their source text and quoting, so `"80"` (a string) and
+//! `80` (an integer) stay distinct and `on` is never silently turned into a boolean.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_saphyr::granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanError, Span};
+
+/// A 1-based line and column in the source text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pos {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Pos {
+    fn of(span: &Span) -> Self {
+        Pos {
+            line: span.start.line(),
+            column: span.start.col() + 1,
+        }
+    }
+}
+
+/// What went wrong, where: the position, the field path and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub column: usize,
+    /// Field path such as `aws.ec2.DescribeSecurityGroups.SecurityGroups[3].IpPermissions[0].FromPort`;
+    /// empty for the document itself.
+    pub path: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub(crate) fn new(pos: Pos, path: &str, message: impl Into<String>) -> Self {
+        Problem {
+            line: pos.line,
+            column: pos.column,
+            path: path.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+pub(crate) type Res<T> = Result<T, Problem>;
+
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    Null,
+    /// `plain` is false for quoted, block and `!!str`-tagged scalars: those are always text.
+    Scalar {
+        text: String,
+        plain: bool,
+    },
+    Seq(Vec<Node>),
+    Map(Vec<Entry>),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub pos: Pos,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub key: String,
+    pub key_pos: Pos,
+    pub value: Node,
+}
+
+/// Plain scalars that mean null in the YAML core schema.
+fn is_null_text(t: &str) -> bool {
+    matches!(t, "" | "~" | "null" | "Null" | "NULL")
+}
+
+/// Appends a mapping key to a path: `.key` for identifier-like keys, `["key"]` otherwise.
+pub(crate) fn push_key(path: &str, key: &str) -> String {
+    let simple = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    match (path.is_empty(), simple) {
+        (true, true) => key.to_string(),
+        (false, true) => format!("{path}.{key}"),
+        (_, false) => format!("{path}[{key:?}]"),
+    }
+}
+
+/// Upper bound on nodes materialised, so a file of nested aliases cannot exhaust memory.
+const MAX_NODES: usize = 5_000_000;
+
+enum Frame {
+    Seq {
+        pos: Pos,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        pos: Pos,
+        anchor: usize,
+        entries: Vec<Entry>,
+        key: Option<(String, Pos)>,
+    },
+}
+
+struct Builder {
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, (Node, usize)>,
+    root: Option<Node>,
+    nodes: usize,
+}
+
+impl Builder {
+    /// The path of the node being read, for syntax errors.
+    fn path(&self) -> String {
+        let mut path = String::new();
+        for frame in &self.stack {
+            match frame {
+                Frame::Seq { items, .. } => path = format!("{path}[{}]", items.len()),
+                Frame::Map {
+                    key: Some((k, _)), ..
+                } => path = push_key(&path, k),
+                Frame::Map { key: None, .. } => {}
+            }
+        }
+        path
+    }
+
+    fn problem(&self, pos: Pos, message: impl Into<String>) -> Problem {
+        Problem::new(pos, &self.path(), message)
+    }
+
+    /// Places a finished node into its parent (or as the document root). `added` is the number
+    /// of nodes this adds to the document (more than one for an expanded alias).
+    fn place(&mut self, node: Node, anchor: usize, added: usize) -> Res<()> {
+        self.nodes += added;
+        if self.nodes > MAX_NODES {
+            return Err(self.problem(node.pos, "document too large (alias expansion)"));
+        }
+        if anchor != 0 {
+            let count = Self::count(&node);
+            self.anchors.insert(anchor, (node.clone(), count));
+        }
+        let key_expected = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
+        if key_expected {
+            let text = match node.value {
+                Value::Null => String::new(),
+                Value::Scalar { text, .. } => text,
+                Value::Seq(_) | Value::Map(_) => {
+                    return Err(self.problem(
+                        node.pos,
+                        "expected a scalar mapping key, found a collection",
+                    ));
+                }
+            };
+            if let Some(Frame::Map { entries, .. }) = self.stack.last()
+                && let Some(first) = entries.iter().find(|e| e.key == text)
+            {
+                let message = format!(
+                    "duplicate key `{text}` (first given at line {})",
+                    first.key_pos.line
+                );
+                let path = push_key(&self.path(), &text);
+                return Err(Problem::new(node.pos, &path, message));
+            }
+            if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
+                *key = Some((text, node.pos));
+            }
+            return Ok(());
+        }
+        if self.stack.is_empty() && self.root.is_some() {
+            return Err(self.problem(node.pos, "expected a single YAML document"));
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => {
+                if let Some((k, key_pos)) = key.take() {
+                    entries.push(Entry {
+                        key: k,
+                        key_pos,
+                        value: node,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn count(node: &Node) -> usize {
+        1 + match &node.value {
+            Value::Seq(items) => items.iter().map(Self::count).sum(),
+            Value::Map(entries) => entries.iter().map(|e| Self::count(&e.value)).sum(),
+            _ => 0,
+        }
+    }
+
+    fn event(&mut self, event: Event<'_>, span: Span) -> Res<()> {
+        let pos = Pos::of(&span);
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let forced_str = tag
+                    .as_ref()
+                    .is_some_and(|t| t.is_yaml_core_schema_tag("str"));
+                let plain = style == ScalarStyle::Plain && !forced_str;
+                let value = if plain && is_null_text(&text) {
+                    Value::Null
+                } else {
+                    Value::Scalar {
+                        text: text.into_owned(),
+                        plain,
+                    }
+                };
+                self.place(Node { pos, value }, anchor, 1)
+            }
+            Event::SequenceStart(_, anchor, _) => {
+                self.stack.push(Frame::Seq {
+                    pos,
+                    anchor,
+                    items: Vec::new(),
+                });
+                Ok(())
+            }
+            Event::MappingStart(_, anchor, _) => {
+                self.stack.push(Frame::Map {
+                    pos,
+                    anchor,
+                    entries: Vec::new(),
+                    key: None,
+                });
+                Ok(())
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (node, anchor) = match self.stack.pop() {
+                    Some(Frame::Seq { pos, anchor, items }) => (
+                        Node {
+                            pos,
+                            value: Value::Seq(items),
+                        },
+                        anchor,
+                    ),
+                    Some(Frame::Map {
+                        pos,
+                        anchor,
+                        entries,
+                        ..
+                    }) => (
+                        Node {
+                            pos,
+                            value: Value::Map(entries),
+                        },
+                        anchor,
+                    ),
+                    None => return Err(self.problem(pos, "unbalanced collection end")),
+                };
+                // Children were already counted when placed; count only the collection itself.
+                self.place(node, anchor, 1)
+            }
+            Event::Alias(id) => match self.anchors.get(&id) {
+                // Checked before copying, so a nest of aliases is refused before it is built.
+                Some((_, count)) if self.nodes + count > MAX_NODES => {
+                    Err(self.problem(pos, "document too large (alias expansion)"))
+                }
+                Some((node, count)) => {
+                    let (mut node, count) = (node.clone(), *count);
+                    node.pos = pos;
+                    self.place(node, 0, count)
+                }
+                None => Err(self.problem(pos, "alias to an unknown anchor")),
+            },
+            Event::UnresolvedAlias(name) => {
+                Err(self.problem(pos, format!("alias *{name} has no anchor")))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Parses one YAML (or JSON) document into a located tree. `Ok(None)` for an empty document.
+pub(crate) fn parse(text: &str) -> Res<Option<Node>> {
+    match build(text) {
+        Ok(root) => Ok(root),
+        Err(Failure::Located(p)) => Err(p),
+        Err(Failure::Scan(e, path)) => Err(scan_problem(text, &e, path)),
+    }
+}
+
+enum Failure {
+    Located(Problem),
+    /// A syntax error, with the path of the node being read when it happened.
+    Scan(ScanError, String),
+}
+
+fn build(text: &str) -> Result<Option<Node>, Failure> {
+    let mut builder = Builder {
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        root: None,
+        nodes: 0,
+    };
+    for item in Parser::new_from_str(text) {
+        match item {
+            Ok((Event::DocumentStart(..), span)) if builder.root.is_some() => {
+                return Err(Failure::Located(Problem::new(
+                    Pos::of(&span),
+                    "",
+                    "expected a single YAML document, found a second one",
+                )));
+            }
+            Ok((event, span)) => builder.event(event, span).map_err(Failure::Located)?,
+            Err(e) => return Err(Failure::Scan(e, builder.path())),
+        }
+    }
+    Ok(builder.root.take())
+}
+
+fn scan_problem(text: &str, e: &ScanError, path: String) -> Problem {
+    let m = e.marker();
+    let pos = Pos {
+        line: m.line(),
+        column: m.col() + 1,
+    };
+    if let ErrorKind::UnclosedFlowCollection { open } = e.kind() {
+        // The scanner reports an unclosed `[`/`{` before emitting any event inside it, so the
+        // path is not known yet. Close the brackets at the end and parse again to learn it.
+        let path = path_of_unclosed(text, pos).unwrap_or(path);
+        return Problem::new(
+            pos,
+            &path,
+            format!(
+                "invalid YAML/JSON: `{open}` is never closed (the file is truncated or a bracket is missing)"
+            ),
+        );
+    }
+    let mut message = format!("invalid YAML/JSON: {}", e.info());
+    if m.index() >= text.chars().count() {
+        message.push_str(" (the file ends early: truncated?)");
+    }
+    Problem::new(pos, &path, message)
+}
+
+/// The path of the collection starting at `pos`, found by appending the missing closers.
+fn path_of_unclosed(text: &str, pos: Pos) -> Option<String> {
+    let mut repaired = text.to_string();
+    for _ in 0..256 {
+        match build(&repaired) {
+            Ok(Some(root)) => return find_path(&root, pos, String::new()),
+            Err(Failure::Scan(e, _)) => match e.kind() {
+                ErrorKind::UnclosedFlowCollection { open } => {
+                    repaired.push(if *open == '[' { ']' } else { '}' });
+                }
+                _ => return None,
+            },
+            _ => return None,
+        }
+    }
+    None
+}
+
+fn find_path(node: &Node, pos: Pos, path: String) -> Option<String> {
+    if node.pos == pos && matches!(node.value, Value::Seq(_) | Value::Map(_)) {
+        return Some(path);
+    }
+    match &node.value {
+        Value::Seq(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, n)| find_path(n, pos, format!("{path}[{i}]"))),
+        Value::Map(entries) => entries
+            .iter()
+            .find_map(|e| find_path(&e.value, pos, push_key(&path, &e.key))),
+        _ => None,
+    }
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Scalar { text, plain: true } => format!("`{text}`"),
+        Value::Scalar { text, plain: false } => format!("the string {text:?}"),
+        Value::Seq(_) => "a list".into(),
+        Value::Map(_) => "a mapping".into(),
+    }
+}
+
+/// A node plus the field path that reached it.
+#[derive(Debug, Clone)]
+pub(crate) struct At<'a> {
+    pub node: &'a Node,
+    pub path: String,
+}
+
+impl<'a> At<'a> {
+    pub fn root(node: &'a Node) -> Self {
+        At {
+            node,
+            path: String::new(),
+        }
+    }
+
+    pub fn pos(&self) -> Pos {
+        self.node.pos
+    }
+
+    /// A problem located at this node.
+    pub fn err(&self, message: impl Into<String>) -> Problem {
+        Problem::new(self.node.pos, &self.path, message)
+    }
+
+    fn expected(&self, what: &str) -> Problem {
+        self.err(format!(
+            "expected {what}, found {}",
+            describe(&self.node.value)
+        ))
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.node.value, Value::Null)
+    }
+
+    pub fn is_seq(&self) -> bool {
+        matches!(self.node.value, Value::Seq(_))
+    }
+
+    pub fn is_map(&self) -> bool {
+        matches!(self.node.value, Value::Map(_))
+    }
+
+    /// The mapping's entries with their cursors, in document order.
+    pub fn entries(&self) -> Res<Vec<(&'a str, At<'a>)>> {
+        match &self.node.value {
+            Value::Map(entries) => Ok(entries
+                .iter()
+                .map(|e| {
+                    (
+                        e.key.as_str(),
+                        At {
+                            node: &e.value,
+                            path: push_key(&self.path, &e.key),
+                        },
+                    )
+                })
+                .collect()),
+            _ => Err(self.expected("a mapping")),
+        }
+    }
+
+    /// Rejects keys outside `allowed` (used for lbsg's own sections, never for AWS/kube objects).
+    pub fn only_keys(&self, allowed: &[&str]) -> Res<()> {
+        let Value::Map(entries) = &self.node.value else {
+            return Err(self.expected("a mapping"));
+        };
+        for e in entries {
+            if !allowed.contains(&e.key.as_str()) {
+                return Err(Problem::new(
+                    e.key_pos,
+                    &push_key(&self.path, &e.key),
+                    format!(
+                        "unknown field `{}`; expected one of: {}",
+                        e.key,
+                        allowed.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A field of this mapping; `None` when absent or null (kubectl prints `null` for unset fields).
+    pub fn get(&self, key: &str) -> Res<Option<At<'a>>> {
+        let Value::Map(entries) = &self.node.value else {
+            return Err(self.expected("a mapping"));
+        };
+        Ok(entries
+            .iter()
+            .find(|e| e.key == key)
+            .filter(|e| !matches!(e.value.value, Value::Null))
+            .map(|e| At {
+                node: &e.value,
+                path: push_key(&self.path, key),
+            }))
+    }
+
+    /// A required field of this mapping.
+    pub fn req(&self, key: &str) -> Res<At<'a>> {
+        self.get(key)?.ok_or_else(|| self.missing(key))
+    }
+
+    /// The problem of a required field that is absent: at the mapping, naming the field.
+    pub fn missing(&self, key: &str) -> Problem {
+        Problem::new(
+            self.node.pos,
+            &push_key(&self.path, key),
+            format!("missing required field `{key}`"),
+        )
+    }
+
+    /// Any scalar, as written (text fields accept `80` or `true` as the text they spell).
+    pub fn str(&self) -> Res<String> {
+        match &self.node.value {
+            Value::Scalar { text, .. } => Ok(text.clone()),
+            _ => Err(self.expected("a string")),
+        }
+    }
+
+    pub fn i64(&self) -> Res<i64> {
+        match &self.node.value {
+            Value::Scalar { text, plain: true } => {
+                let t = text.strip_prefix('+').unwrap_or(text);
+                t.parse::<i64>().map_err(|_| self.expected("an integer"))
+            }
+            _ => Err(self.expected("an integer")),
+        }
+    }
+
+    /// An integer within `lo..=hi`.
+    pub fn int_in(&self, lo: i64, hi: i64) -> Res<i32> {
+        let v = self
+            .i64()
+            .map_err(|_| self.expected(&format!("an integer from {lo} to {hi}")))?;
+        if v < lo || v > hi {
+            return Err(self.err(format!("expected an integer from {lo} to {hi}, found {v}")));
+        }
+        i32::try_from(v).map_err(|_| self.err(format!("integer {v} out of range")))
+    }
+
+    pub fn i32(&self) -> Res<i32> {
+        self.int_in(i64::from(i32::MIN), i64::from(i32::MAX))
+    }
+
+    /// A TCP/UDP port number.
+    pub fn port(&self) -> Res<i32> {
+        self.int_in(0, 65535)
+    }
+
+    pub fn bool(&self) -> Res<bool> {
+        match &self.node.value {
+            Value::Scalar { text, plain: true } => match text.as_str() {
+                "true" | "True" | "TRUE" => Ok(true),
+                "false" | "False" | "FALSE" => Ok(false),
+                _ => Err(self.expected("true or false")),
+            },
+            _ => Err(self.expected("true or false")),
+        }
+    }
+
+    /// The items of a list.
+    pub fn seq(&self) -> Res<Vec<At<'a>>> {
+        match &self.node.value {
+            Value::Seq(items) => Ok(items
+                .iter()
+                .enumerate()
+                .map(|(i, node)| At {
+                    node,
+                    path: format!("{}[{i}]", self.path),
+                })
+                .collect()),
+            _ => Err(self.expected("a list")),
+        }
+    }
+
+    /// An IPv4 CIDR (AWS never returns a malformed one, so a bad one means a broken file).
+    pub fn cidr_v4(&self) -> Res<String> {
+        let t = self.str()?;
+        t.parse::<ipnet::Ipv4Net>().map(|_| t.clone()).map_err(|_| {
+            self.err(format!(
+                "expected an IPv4 CIDR such as 10.0.0.0/16, found {t:?}"
+            ))
+        })
+    }
+
+    /// An IPv6 CIDR.
+    pub fn cidr_v6(&self) -> Res<String> {
+        let t = self.str()?;
+        t.parse::<ipnet::Ipv6Net>().map(|_| t.clone()).map_err(|_| {
+            self.err(format!(
+                "expected an IPv6 CIDR such as 2600:1f18::/56, found {t:?}"
+            ))
+        })
+    }
+
+    /// An IPv4 address.
+    pub fn ip_v4(&self) -> Res<String> {
+        let t = self.str()?;
+        t.parse::<std::net::Ipv4Addr>()
+            .map(|_| t.clone())
+            .map_err(|_| self.err(format!("expected an IPv4 address, found {t:?}")))
+    }
+
+    /// An IPv6 address.
+    pub fn ip_v6(&self) -> Res<String> {
+        let t = self.str()?;
+        t.parse::<std::net::Ipv6Addr>()
+            .map(|_| t.clone())
+            .map_err(|_| self.err(format!("expected an IPv6 address, found {t:?}")))
+    }
+
+    // Shorthands for optional fields; absent or null reads as "not given".
+
+    pub fn opt_str(&self, key: &str) -> Res<Option<String>> {
+        self.get(key)?.map(|f| f.str()).transpose()
+    }
+
+    pub fn req_str(&self, key: &str) -> Res<String> {
+        self.req(key)?.str()
+    }
+
+    /// A string field that defaults to empty.
+    pub fn str_or_empty(&self, key: &str) -> Res<String> {
+        Ok(self.opt_str(key)?.unwrap_or_default())
+    }
+
+    pub fn opt_i32(&self, key: &str) -> Res<Option<i32>> {
+        self.get(key)?.map(|f| f.i32()).transpose()
+    }
+
+    pub fn opt_port(&self, key: &str) -> Res<Option<i32>> {
+        self.get(key)?.map(|f| f.port()).transpose()
+    }
+
+    pub fn opt_bool(&self, key: &str) -> Res<Option<bool>> {
+        self.get(key)?.map(|f| f.bool()).transpose()
+    }
+
+    /// A list field; absent or null reads as empty.
+    pub fn list(&self, key: &str) -> Res<Vec<At<'a>>> {
+        match self.get(key)? {
+            Some(f) => f.seq(),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// A list of strings; absent reads as empty.
+    pub fn str_list(&self, key: &str) -> Res<Vec<String>> {
+        self.list(key)?.iter().map(At::str).collect()
+    }
+
+    /// A `string → string` mapping (labels, annotations, selectors); absent reads as empty.
+    pub fn str_map(&self, key: &str) -> Res<BTreeMap<String, String>> {
+        let mut out = BTreeMap::new();
+        if let Some(f) = self.get(key)? {
+            for (k, v) in f.entries()? {
+                out.insert(
+                    k.to_string(),
+                    if v.is_null() { String::new() } else { v.str()? },
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Remembers where each id was first seen, to reject duplicates with both positions.
+#[derive(Default)]
+pub(crate) struct Unique {
+    seen: HashMap<String, (String, usize)>,
+}
+
+impl Unique {
+    /// Records `id` (of a `what`, read at `at`); an error if that `what` was seen before.
+    pub fn check(&mut self, what: &str, id: &str, at: &At<'_>) -> Res<()> {
+        let key = format!("{what}\0{id}");
+        if let Some((path, line)) = self.seen.get(&key) {
+            return Err(at.err(format!(
+                "duplicate {what} `{id}` (also at {path}, line {line})"
+            )));
+        }
+        self.seen.insert(key, (at.path.clone(), at.pos().line));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn root(text: &str) -> Node {
+        parse(text).unwrap().unwrap()
+    }
+
+    #[test]
+    fn keeps_positions_and_scalar_kinds() {
+        let n = root("a:\n  b: [1, \"2\", on]\n  c: ~\n");
+        let a = At::root(&n).req("a").unwrap();
+        let b = a.req("b").unwrap().seq().unwrap();
+        assert_eq!(b[0].i64().unwrap(), 1);
+        assert_eq!((b[0].pos().line, b[0].pos().column), (2, 7));
+        let e = b[1].i64().unwrap_err();
+        assert_eq!(e.path, "a.b[1]");
+        assert!(
+            e.message
+                .contains("expected an integer, found the string \"2\""),
+            "{e:?}"
+        );
+        assert_eq!(b[2].str().unwrap(), "on");
+        assert!(a.get("c").unwrap().is_none());
+        let e = a.req("c").unwrap_err();
+        assert_eq!((e.path.as_str(), e.line), ("a.c", 2));
+    }
+
+    #[test]
+    fn json_is_read_the_same_way() {
+        let n = root("{\"A\": {\"B\": [ {\"C\": -1} ]}}");
+        let c = At::root(&n).req("A").unwrap().list("B").unwrap()[0]
+            .req("C")
+            .unwrap();
+        assert_eq!(c.int_in(-1, 65535).unwrap(), -1);
+        assert_eq!(c.path, "A.B[0].C");
+    }
+
+    #[test]
+    fn duplicate_keys_and_truncation_are_located() {
+        let e = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!((e.line, e.column, e.path.as_str()), (3, 1, "a"));
+        assert!(e.message.contains("first given at line 1"));
+        let e = parse("{\"a\": [1, 2").unwrap_err();
+        assert!(e.message.contains("truncated"), "{e:?}");
+        assert_eq!((e.line, e.column, e.path.as_str()), (1, 7, "a"));
+        let e = parse("x:\n  - a: 1\n  - b: \"unterminated\n").unwrap_err();
+        assert_eq!(e.path, "x[1].b");
+    }
+
+    #[test]
+    fn odd_keys_are_bracketed_in_paths() {
+        assert_eq!(
+            push_key("m", "service.k8s.aws/stack"),
+            "m[\"service.k8s.aws/stack\"]"
+        );
+        assert_eq!(push_key("", "aws"), "aws");
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            doc.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let e = parse(&doc).unwrap_err();
+        assert!(e.message.contains("too large"), "{e:?}");
+    }
+
+    #[test]
+    fn aliases_are_expanded() {
+        let n = root("a: &x {p: 1}\nb: *x\n");
+        let b = At::root(&n).req("b").unwrap();
+        assert_eq!(b.req("p").unwrap().i64().unwrap(), 1);
+        assert_eq!(b.pos().line, 2);
+    }
+}

@@ -1,0 +1,21 @@
+//! Integration tests, one binary so the crate is linked once. The Kubernetes side runs against
+//! a fake kube-apiserver in this crate (`fake_apiserver`), the AWS side against moto on
+//! loopback (`scripts/moto`, started by scripts/test); never a real cluster or account.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+mod aws_common;
+mod aws_config;
+mod aws_errors;
+mod aws_inventory;
+mod aws_scale;
+mod aws_seed;
+mod aws_sink;
+mod cli_plan;
+mod fake_apiserver;
+mod kube_client;
+mod kube_controller;
+mod kube_patch;
+mod kube_support;
+mod kube_watch;
+mod world_file;
