@@ -22,7 +22,7 @@ pub mod update;
 #[cfg(test)]
 mod fixture;
 #[cfg(test)]
-mod snapshots;
+mod screens;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -26,8 +26,19 @@ pub fn header(s: &State, f: &mut Frame, area: Rect) {
     let skin = &s.config.skin;
     let w = s.world.as_deref();
     let cluster = w.and_then(|w| w.cluster_name()).unwrap_or("?").to_string();
+    // The account is in every ARN when the world does not name it.
     let account = w
-        .and_then(|w| w.cluster.account.clone())
+        .and_then(|w| {
+            w.cluster.account.clone().or_else(|| {
+                let lbs = w.aws.load_balancers.as_ref()?;
+                lbs.keys().find_map(|arn| {
+                    arn.split(':')
+                        .nth(4)
+                        .filter(|a| !a.is_empty())
+                        .map(String::from)
+                })
+            })
+        })
         .unwrap_or_else(|| "?".into());
     let region = w
         .and_then(|w| w.cluster.region.clone())

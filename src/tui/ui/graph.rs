@@ -219,8 +219,11 @@ fn paint_tree(
                 } else {
                     style::node(skin, n.status)
                 };
-                let glyph = format!("{} ", style::node_glyph(glyphs, n.status));
-                put(buf, area, (&mut x, y), sc, &glyph, st);
+                // A target line already carries its hop's glyph; others show the node's.
+                if line.edge.is_none() {
+                    let glyph = format!("{} ", style::node_glyph(glyphs, n.status));
+                    put(buf, area, (&mut x, y), sc, &glyph, st);
+                }
                 let room = usize::from(area.width.saturating_sub(x));
                 put(
                     buf,

@@ -55,9 +55,8 @@ pub fn annotations(s: &State, f: &mut Frame, area: Rect, e: &AnnotationEditor) {
     let inner_w = usize::from(r.width.saturating_sub(4));
     let mut lines = vec![Line::styled(
         format!(
-            "{} annotations of {} (empty = remove)",
-            e.kind.prefix(),
-            e.resource
+            "{}… (an empty value removes the annotation)",
+            e.kind.prefix()
         ),
         skin.muted,
     )];
@@ -254,13 +253,19 @@ pub fn plan(s: &State, f: &mut Frame, area: Rect, p: &PlanDialog) {
             }
         }
     }
-    let room = usize::from(r.height.saturating_sub(4));
-    let max_scroll = lines.len().saturating_sub(room);
-    let scroll = usize::from(p.scroll).min(max_scroll);
-    let mut shown: Vec<Line> = lines.into_iter().skip(scroll).take(room).collect();
-    while shown.len() < room {
-        shown.push(Line::raw(""));
-    }
+    // The plan text wraps and scrolls; the status and button rows stay at the bottom.
+    let inner = crate::tui::layout::inner(r);
+    let text_area = Rect::new(
+        inner.x,
+        inner.y,
+        inner.width,
+        inner.height.saturating_sub(2),
+    );
+    let more = lines.len() > usize::from(text_area.height);
+    let text = Paragraph::new(lines).wrap(Wrap { trim: false });
+    f.render_widget(frame(s, format!(" plan: {} ", p.title)), r);
+    f.render_widget(text.scroll((p.scroll, 0)), text_area);
+    let mut shown: Vec<Line> = Vec::new();
     // Status line, then the buttons: Cancel first and focused until the user moves.
     let status = if p.applying {
         Line::styled(format!("{spin} applying…"), skin.warn)
@@ -268,7 +273,7 @@ pub fn plan(s: &State, f: &mut Frame, area: Rect, p: &PlanDialog) {
         Line::styled(format!("apply failed: {e}"), skin.error)
     } else if let Some(why) = p.preview.as_ref().and_then(|pv| pv.blocked.clone()) {
         Line::styled(format!("Apply is disabled: {why}"), skin.muted)
-    } else if max_scroll > 0 {
+    } else if more || p.scroll > 0 {
         Line::styled(
             format!(
                 "{}/{} scroll",

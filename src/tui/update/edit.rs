@@ -275,7 +275,10 @@ pub fn dialog_intent(s: &mut State, i: Intent) -> Vec<Effect> {
                 Intent::DialogNext | Intent::DialogPrev => {
                     p.apply_focused = applicable && !p.apply_focused
                 }
-                Intent::ScrollDown => p.scroll = p.scroll.saturating_add(1),
+                Intent::ScrollDown => {
+                    let lines = p.preview.as_ref().map_or(0, |pv| pv.lines.len());
+                    p.scroll = (p.scroll + 1).min(lines.saturating_sub(1) as u16);
+                }
                 Intent::ScrollUp => p.scroll = p.scroll.saturating_sub(1),
                 Intent::Cancel if !p.applying => {
                     s.overlay = p.back.map(|b| *b);
