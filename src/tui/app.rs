@@ -70,6 +70,10 @@ pub async fn run(opts: Options) -> Result<(), String> {
                 .map_err(|e| format!("drawing failed: {e}"))?;
             state.dirty = false;
             last_draw = Instant::now();
+            // The end-to-end tests check that a panic leaves the terminal usable.
+            if std::env::var_os("LBSG_TEST_PANIC").is_some() {
+                panic!("LBSG_TEST_PANIC: deliberate panic after the first frame");
+            }
         }
         let redraw_at = TokioInstant::from_std(last_draw + FRAME);
         let action = tokio::select! {

@@ -80,7 +80,12 @@ pub fn main(cli: &Cli) -> ExitCode {
     }
     let (ui_config, more) = config::load(&paths.config_dir, &env);
     warnings.extend(more);
-    tracing::info!(log = %log_file.display(), config = %paths.config_dir.display(), "lbsg TUI starting");
+    tracing::info!(
+        pid = std::process::id(),
+        log = %log_file.display(),
+        config = %paths.config_dir.display(),
+        "lbsg TUI starting"
+    );
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -18,4 +18,5 @@ mod kube_controller;
 mod kube_patch;
 mod kube_support;
 mod kube_watch;
+mod tui_e2e;
 mod world_file;
