@@ -19,6 +19,8 @@ pub struct Loaded {
     pub world: Arc<World>,
     pub data: Arc<ViewData>,
     pub at: SystemTime,
+    /// The context the source reports after loading (a live source learns it on connect).
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -45,7 +47,8 @@ pub enum Action {
         request: u64,
         loaded: Box<Loaded>,
         report: ApplyReport,
-        sink: String,
+        /// What the sink did, in one sentence.
+        message: String,
     },
     PlanApplyFailed {
         request: u64,

@@ -116,6 +116,7 @@ pub fn loaded(w: World, with_findings: bool) -> Loaded {
         world: Arc::new(w),
         data: Arc::new(data),
         at: now(),
+        context: None,
     }
 }
 

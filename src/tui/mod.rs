@@ -10,6 +10,7 @@ pub mod config;
 pub mod effect;
 pub mod fields;
 pub mod layout;
+pub mod live;
 pub mod logging;
 pub mod model;
 pub mod runtime;
@@ -28,7 +29,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use crate::cli::Cli;
-use source::{LocalSource, UnavailableSource, WorldSource};
+use source::{LocalSource, WorldSource};
 
 /// Where the TUI's world comes from, from the command line.
 pub fn source_for(cli: &Cli) -> Box<dyn WorldSource> {
@@ -58,9 +59,7 @@ pub fn source_for(cli: &Cli) -> Box<dyn WorldSource> {
             readonly,
         ));
     }
-    Box::new(UnavailableSource {
-        reason: "live mode (kube + AWS) is not available in this build yet: start lbsg with --demo, or with --world FILE".into(),
-    })
+    Box::new(live::LiveSource::new(cli.source.clone()))
 }
 
 /// Run the TUI until the user quits. Exit code 0 on quit, 2 when it could not start.

@@ -15,13 +15,14 @@ use super::source::WorldSource;
 use crate::world::World;
 
 /// Analyse a world and derive its view models (CPU work, no IO).
-pub fn derive(world: World, at: SystemTime) -> Loaded {
+pub fn derive(world: World, at: SystemTime, context: Option<String>) -> Loaded {
     let analysis = bridge::analyse(&world);
     let data = model::build(&world, &analysis);
     Loaded {
         world: Arc::new(world),
         data: Arc::new(data),
         at,
+        context,
     }
 }
 
@@ -32,7 +33,8 @@ pub async fn execute(source: &mut dyn WorldSource, effect: Effect) -> Action {
         Effect::LoadWorld => match source.load().await {
             Ok(w) => {
                 let at = SystemTime::now();
-                match tokio::task::spawn_blocking(move || derive(w, at)).await {
+                let context = Some(source.info().context);
+                match tokio::task::spawn_blocking(move || derive(w, at, context)).await {
                     Ok(l) => Action::WorldLoaded(Box::new(l)),
                     Err(e) => Action::WorldLoadFailed {
                         error: format!("analysing the world failed: {e}"),
@@ -61,31 +63,30 @@ pub async fn execute(source: &mut dyn WorldSource, effect: Effect) -> Action {
             request,
             world,
             plan,
-        } => {
-            let sink = source.info().sink;
-            match source.apply(&world, &plan).await {
-                Ok((after, report)) => {
-                    tracing::info!(request, applied = report.applied.len(), %sink, "plan applied");
-                    let at = SystemTime::now();
-                    match tokio::task::spawn_blocking(move || derive(after, at)).await {
-                        Ok(l) => Action::PlanApplied {
-                            request,
-                            loaded: Box::new(l),
-                            report,
-                            sink,
-                        },
-                        Err(e) => Action::PlanApplyFailed {
-                            request,
-                            error: format!("applied, but analysing the result failed: {e}"),
-                        },
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(request, %error, "apply failed");
-                    Action::PlanApplyFailed { request, error }
+        } => match source.apply(&world, &plan).await {
+            Ok(done) => {
+                tracing::info!(request, applied = done.report.applied.len(), message = %done.message, "plan applied");
+                let at = SystemTime::now();
+                let context = Some(source.info().context);
+                let (after, report, message) = (done.world, done.report, done.message);
+                match tokio::task::spawn_blocking(move || derive(after, at, context)).await {
+                    Ok(l) => Action::PlanApplied {
+                        request,
+                        loaded: Box::new(l),
+                        report,
+                        message,
+                    },
+                    Err(e) => Action::PlanApplyFailed {
+                        request,
+                        error: format!("{message}, but analysing the result failed: {e}"),
+                    },
                 }
             }
-        }
+            Err(error) => {
+                tracing::warn!(request, %error, "apply failed");
+                Action::PlanApplyFailed { request, error }
+            }
+        },
     }
 }
 

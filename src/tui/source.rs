@@ -35,7 +35,15 @@ pub trait WorldSource: Send {
         &'a mut self,
         world: &'a World,
         plan: &'a Plan,
-    ) -> BoxFuture<'a, Result<(World, ApplyReport), String>>;
+    ) -> BoxFuture<'a, Result<Applied, String>>;
+}
+
+/// What an apply did: the world afterwards, the report, and one sentence for the user.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub world: World,
+    pub report: ApplyReport,
+    pub message: String,
 }
 
 pub type Loader = Box<dyn Fn() -> Result<World, String> + Send>;
@@ -133,7 +141,7 @@ impl WorldSource for LocalSource {
         &'a mut self,
         world: &'a World,
         plan: &'a Plan,
-    ) -> BoxFuture<'a, Result<(World, ApplyReport), String>> {
+    ) -> BoxFuture<'a, Result<Applied, String>> {
         Box::pin(async move {
             if self.readonly {
                 return Err("read-only mode: nothing was applied".into());
@@ -143,7 +151,24 @@ impl WorldSource for LocalSource {
                 save(&after)?;
             }
             self.current = Some(after.clone());
-            Ok((after, local_report(plan)))
+            let report = local_report(plan);
+            let n = report.applied.len();
+            let mut message = format!(
+                "applied {n} change{} to {}",
+                if n == 1 { "" } else { "s" },
+                self.info.sink
+            );
+            if !report.not_attempted.is_empty() {
+                message.push_str(&format!(
+                    "; {} need a recreate, which lbsg never does",
+                    report.not_attempted.len()
+                ));
+            }
+            Ok(Applied {
+                world: after,
+                report,
+                message,
+            })
         })
     }
 }
@@ -172,7 +197,7 @@ impl WorldSource for UnavailableSource {
         &'a mut self,
         _world: &'a World,
         _plan: &'a Plan,
-    ) -> BoxFuture<'a, Result<(World, ApplyReport), String>> {
+    ) -> BoxFuture<'a, Result<Applied, String>> {
         Box::pin(async move { Err("no live sink in this build; nothing was applied".into()) })
     }
 }
@@ -238,10 +263,15 @@ mod tests {
             false,
         );
         let w = block(src.load()).unwrap();
-        let (after, report) = block(src.apply(&w, &patch_plan())).unwrap();
-        assert_eq!(report.applied, vec![0]);
-        assert_eq!(report.not_attempted, vec![1]);
-        assert_eq!(block(src.load()).unwrap(), after);
+        let done = block(src.apply(&w, &patch_plan())).unwrap();
+        assert_eq!(done.report.applied, vec![0]);
+        assert_eq!(done.report.not_attempted, vec![1]);
+        assert!(
+            done.message.starts_with("applied 1 change to memory only"),
+            "{}",
+            done.message
+        );
+        assert_eq!(block(src.load()).unwrap(), done.world);
         assert_eq!(loads.load(Ordering::SeqCst), 1);
     }
 

@@ -326,3 +326,50 @@ fn tui_e2e_live_mode_says_what_is_missing() {
     t.keys(&["q"]);
     assert_eq!(t.exit(), ("0".to_string(), true));
 }
+
+#[test]
+fn tui_e2e_live_cluster_edit_is_patched() {
+    use crate::fake_apiserver::FakeApiServer;
+    use crate::kube_support::{deployment, service};
+    use serde_json::json;
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = rt.block_on(FakeApiServer::start());
+    fake.put(deployment(
+        "kube-system",
+        "aws-load-balancer-controller",
+        json!({"app.kubernetes.io/name": "aws-load-balancer-controller"}),
+        &["--cluster-name=demo"],
+    ));
+    fake.put(service(
+        "shop",
+        "web",
+        json!({"service.beta.kubernetes.io/aws-load-balancer-security-groups": "sg-0custom"}),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, fake.kubeconfig_yaml("fake")).unwrap();
+
+    let t = Tmux::start(
+        &["--no-aws"],
+        120,
+        40,
+        &[("KUBECONFIG", kubeconfig.to_str().unwrap())],
+    );
+    t.wait_for(&["ctx fake", "services & ingresses (1/1)", "shop"]);
+    t.keys(&["e", "Down"]);
+    t.text("true");
+    t.keys(&["Enter"]);
+    t.wait_for(&["plan: annotations of service/shop/web", "[by you]"]);
+    t.keys(&["Tab", "Enter"]);
+    t.wait_for(&["patched service/shop/web"]);
+    let svc = fake.get("services", "shop", "web").unwrap();
+    assert_eq!(
+        svc["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-manage-backend-security-group-rules"],
+        "true",
+        "{svc}"
+    );
+    t.keys(&["q"]);
+    assert_eq!(t.exit(), ("0".to_string(), true));
+    drop(rt);
+}

@@ -222,25 +222,25 @@ pub fn plan_computed(s: &mut State, request: u64, result: Result<Box<PlanPreview
     s.dirty = true;
 }
 
-pub fn plan_applied(s: &mut State, request: u64, loaded: Loaded, report: &ApplyReport, sink: &str) {
+pub fn plan_applied(
+    s: &mut State,
+    request: u64,
+    loaded: Loaded,
+    report: &ApplyReport,
+    message: String,
+) {
     let ours = matches!(&s.overlay, Some(Overlay::Plan(p)) if p.request == request);
     install(s, loaded);
     if !ours {
         return;
     }
     s.overlay = None;
-    let mut msg = format!(
-        "applied {} change{} to {sink}",
-        report.applied.len(),
-        if report.applied.len() == 1 { "" } else { "s" }
-    );
-    if !report.not_attempted.is_empty() {
-        msg.push_str(&format!(
-            "; {} left for you (recreate)",
-            report.not_attempted.len()
-        ));
-    }
-    flash(s, Level::Info, msg);
+    let level = if report.is_complete() {
+        Level::Info
+    } else {
+        Level::Warn
+    };
+    flash(s, level, message);
 }
 
 pub fn plan_apply_failed(s: &mut State, request: u64, error: String) {

@@ -65,9 +65,9 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             request,
             loaded,
             report,
-            sink,
+            message,
         } => {
-            edit::plan_applied(s, request, *loaded, &report, &sink);
+            edit::plan_applied(s, request, *loaded, &report, message);
             Vec::new()
         }
         Action::PlanApplyFailed { request, error } => {
@@ -99,6 +99,9 @@ pub fn flash(s: &mut State, level: Level, text: impl Into<String>) {
 /// Put a freshly loaded world in place, keeping every selection by key.
 pub fn install(s: &mut State, l: Loaded) {
     s.world = Some(l.world);
+    if let Some(c) = l.context {
+        s.source.context = c;
+    }
     s.data = l.data;
     s.loading = false;
     for f in s.feeds.values_mut() {

@@ -354,7 +354,7 @@ fn confirm_applies_and_the_new_world_replaces_the_old() {
             request,
             loaded: Box::new(fixture::loaded(after, true)),
             report,
-            sink: "memory".into(),
+            message: "applied 2 changes to memory".into(),
         },
     );
     assert!(s.overlay.is_none());
