@@ -5,6 +5,8 @@
 
 pub mod action;
 pub mod app;
+#[doc(hidden)]
+pub mod bench;
 pub mod bridge;
 pub mod config;
 pub mod effect;

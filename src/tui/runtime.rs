@@ -26,6 +26,20 @@ pub fn derive(world: World, at: SystemTime, context: Option<String>) -> Loaded {
     }
 }
 
+/// Plan an edit on a blocking thread (planning is CPU work; the UI task stays responsive).
+pub async fn compute_plan(
+    request: u64,
+    world: Arc<World>,
+    edit: crate::core::plan::Edit,
+) -> Action {
+    let result = tokio::task::spawn_blocking(move || bridge::preview(&world, &edit))
+        .await
+        .map_err(|e| format!("planning failed: {e}"))
+        .and_then(|r| r)
+        .map(Box::new);
+    Action::PlanComputed { request, result }
+}
+
 /// Run one effect to completion against `source` and return its answer. The app runs this in
 /// tasks; tests call it directly.
 pub async fn execute(source: &mut dyn WorldSource, effect: Effect) -> Action {
@@ -51,14 +65,7 @@ pub async fn execute(source: &mut dyn WorldSource, effect: Effect) -> Action {
             request,
             world,
             edit,
-        } => {
-            let result = tokio::task::spawn_blocking(move || bridge::preview(&world, &edit))
-                .await
-                .map_err(|e| format!("planning failed: {e}"))
-                .and_then(|r| r)
-                .map(Box::new);
-            Action::PlanComputed { request, result }
-        }
+        } => compute_plan(request, world, edit).await,
         Effect::ApplyPlan {
             request,
             world,
@@ -119,14 +126,14 @@ impl Runtime {
     pub fn run(&self, effect: Effect) {
         tracing::debug!(kind = effect_name(&effect), "effect");
         match effect {
-            Effect::ComputePlan { .. } => {
+            Effect::ComputePlan {
+                request,
+                world,
+                edit,
+            } => {
                 let out = self.actions.clone();
                 tokio::spawn(async move {
-                    let mut none = super::source::UnavailableSource {
-                        reason: String::new(),
-                    };
-                    let answer = execute(&mut none, effect).await;
-                    let _ = out.send(answer);
+                    let _ = out.send(compute_plan(request, world, edit).await);
                 });
             }
             other => {

@@ -301,3 +301,38 @@ fn plan_dialog_focuses_cancel() {
         "Apply is disabled while planning"
     );
 }
+
+// ---- frame cost ----
+
+fn best_frame(s: &State) -> std::time::Duration {
+    let mut t = match Terminal::new(TestBackend::new(s.width, s.height)) {
+        Ok(t) => t,
+        Err(e) => panic!("{e}"),
+    };
+    (0..7)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            if let Err(e) = t.draw(|f| super::ui::render(s, f)) {
+                panic!("{e}");
+            }
+            start.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_frame_costs_the_visible_rows_not_all_rows() {
+    let big = best_frame(&super::bench::table_state(10_000, 160, 48));
+    let small = best_frame(&super::bench::table_state(100, 160, 48));
+    let graph = best_frame(&super::bench::graph_state(160, 48));
+    println!("frame (debug build): 10k rows {big:?}, 100 rows {small:?}, 200-node graph {graph:?}");
+    assert!(
+        big < small * 4 + std::time::Duration::from_millis(2),
+        "10k rows {big:?} vs 100 rows {small:?}: rendering must not walk every row"
+    );
+    assert!(
+        graph < std::time::Duration::from_millis(100),
+        "graph frame {graph:?}"
+    );
+}

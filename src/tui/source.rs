@@ -173,35 +173,6 @@ impl WorldSource for LocalSource {
     }
 }
 
-/// Live mode until the live sources are wired: says so instead of showing an empty world.
-pub struct UnavailableSource {
-    pub reason: String,
-}
-
-impl WorldSource for UnavailableSource {
-    fn info(&self) -> SourceInfo {
-        SourceInfo {
-            kind: "live",
-            context: "live".into(),
-            feeds: vec!["kube", "aws"],
-            sink: "none".into(),
-        }
-    }
-
-    fn load(&mut self) -> BoxFuture<'_, Result<World, String>> {
-        let reason = self.reason.clone();
-        Box::pin(async move { Err(reason) })
-    }
-
-    fn apply<'a>(
-        &'a mut self,
-        _world: &'a World,
-        _plan: &'a Plan,
-    ) -> BoxFuture<'a, Result<Applied, String>> {
-        Box::pin(async move { Err("no live sink in this build; nothing was applied".into()) })
-    }
-}
-
 /// Parse a world file's text (`origin` names it in errors).
 pub fn parse_world(text: &str, origin: &str) -> Result<World, String> {
     crate::world::file::load_str(text, origin).map_err(|e| e.to_string())

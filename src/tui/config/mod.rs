@@ -21,6 +21,8 @@ pub struct UiConfig {
     pub skin: Skin,
     pub glyphs: Glyphs,
     pub stale_after: Duration,
+    /// Live sources are re-read this often (`None`: only on Ctrl-r).
+    pub refresh_every: Option<Duration>,
 }
 
 impl Default for UiConfig {
@@ -30,6 +32,7 @@ impl Default for UiConfig {
             skin: Skin::default(),
             glyphs: Glyphs::UNICODE,
             stale_after: Duration::from_secs(120),
+            refresh_every: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -47,6 +50,7 @@ struct UiSection {
     skin: Option<String>,
     ascii: Option<bool>,
     stale_after_secs: Option<u64>,
+    refresh_secs: Option<u64>,
 }
 
 /// Where lbsg keeps its files.
@@ -136,6 +140,12 @@ pub fn load_from(
     cfg.glyphs = Glyphs::for_mode(file.ui.ascii.unwrap_or(false) || ascii_env || dumb_term);
     if let Some(secs) = file.ui.stale_after_secs {
         cfg.stale_after = Duration::from_secs(secs.max(1));
+    }
+    match file.ui.refresh_secs {
+        Some(0) => cfg.refresh_every = None,
+        // The LBC shares the account's EC2 API budget with us: never poll faster than 15 s.
+        Some(secs) => cfg.refresh_every = Some(Duration::from_secs(secs.max(15))),
+        None => {}
     }
     (cfg, warnings)
 }

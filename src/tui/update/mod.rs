@@ -33,10 +33,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             s.dirty = true;
             Vec::new()
         }
-        Action::Tick(now) => {
-            on_tick(s, now);
-            Vec::new()
-        }
+        Action::Tick(now) => on_tick(s, now),
         Action::Intent(i) => nav::on_intent(s, i),
         Action::RunCommand(c) => nav::run_command(s, &c),
         Action::WorldLoaded(l) => {
@@ -116,7 +113,7 @@ pub fn install(s: &mut State, l: Loaded) {
     s.dirty = true;
 }
 
-fn on_tick(s: &mut State, now: std::time::SystemTime) {
+fn on_tick(s: &mut State, now: std::time::SystemTime) -> Vec<Effect> {
     s.now = now;
     let waiting = matches!(&s.overlay, Some(Overlay::Plan(p)) if p.preview.is_none() || p.applying);
     if s.loading || waiting {
@@ -130,6 +127,19 @@ fn on_tick(s: &mut State, now: std::time::SystemTime) {
         relayout(s);
         s.dirty = true;
     }
+    // Live data has no watchers yet: poll it. Never while an apply is in flight.
+    let oldest = s.feeds.values().filter_map(|f| f.loaded_at).min();
+    let due = match (s.config.refresh_every, oldest) {
+        (Some(every), Some(t)) => now.duration_since(t).unwrap_or_default() >= every,
+        _ => false,
+    };
+    let applying = matches!(&s.overlay, Some(Overlay::Plan(p)) if p.applying);
+    if due && s.source.kind == "live" && !s.loading && !applying {
+        s.loading = true;
+        s.dirty = true;
+        return vec![Effect::LoadWorld];
+    }
+    Vec::new()
 }
 
 /// The body rectangle the views draw into, for the current size and banner.
