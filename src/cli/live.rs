@@ -27,6 +27,11 @@ pub async fn load_live(args: &SourceArgs) -> Result<Live, String> {
         let client = KubeClient::connect(&ContextOptions::from_args(args))
             .await
             .map_err(|e| format!("Kubernetes: {e}"))?;
+        // Fail fast with one message rather than a snapshot of nothing after the watchers give up.
+        client
+            .probe()
+            .await
+            .map_err(|e| format!("Kubernetes: {e}"))?;
         eprintln!("lbsg: reading the cluster ({})…", client.header());
         let opts = SnapshotOptions {
             overrides: Overrides::from_args(args),

@@ -35,7 +35,7 @@ pub fn moto_endpoint(test: &str) -> Option<String> {
 }
 
 /// A 12-digit account id no other test (in this or another process) uses.
-fn fresh_account() -> String {
+pub fn fresh_account() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
