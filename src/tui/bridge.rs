@@ -1,12 +1,10 @@
-//! The one place the TUI calls the core. Everything the views need from `core::plan`,
-//! `core::audit` and `core::reach` goes through these functions, so wiring a core function as
-//! it lands is a change here and nowhere else.
-
-use std::collections::BTreeSet;
+//! The one place the TUI calls the core's analyses. Everything the views need from
+//! `core::plan`, `core::reach` (and `core::audit`, once it lands) goes through these functions,
+//! so wiring a core function is a change here and nowhere else.
 
 use crate::core::plan::apply::apply_to_world;
 use crate::core::plan::render::render_text;
-use crate::core::plan::{Edit, Plan, ResourceRef};
+use crate::core::plan::{Edit, Plan};
 use crate::world::World;
 
 use super::model::plan::PlanPreview;
@@ -21,6 +19,7 @@ pub fn analyse(world: &World) -> Analysis {
         findings: None,
         drift,
         drift_text,
+        exposure: crate::core::reach::exposure(world),
     }
 }
 
@@ -29,43 +28,23 @@ pub fn plan(world: &World, edit: &Edit) -> Result<Plan, String> {
     crate::core::plan::plan(world, edit).map_err(|e| e.0)
 }
 
-/// The resources whose exposure an edit can change: the annotated one, or every listed
-/// resource whose chain contains the edited SG.
-fn affected(world: &World, edit: &Edit) -> Vec<ResourceRef> {
-    match edit {
-        Edit::Annotations { resource, .. } => vec![resource.clone()],
-        Edit::Rules { sg, .. } => {
-            let idx = model::index::Index::new(world);
-            let key = format!("sg:{sg}");
-            model::listed_resources(world)
-                .into_iter()
-                .filter(|r| {
-                    let g = model::graph::build(&idx, r);
-                    g.node(&key).is_some()
-                        || g.nodes.iter().any(|n| {
-                            n.col == model::graph::TARGETS
-                                && n.detail.iter().any(|d| d.contains(sg.as_str()))
-                        })
-                })
-                .collect()
-        }
-        Edit::ControllerFlag { .. } => Vec::new(),
-    }
-}
-
-/// `service/a/b: internet tcp/443 (2 reachable, 0 blocked) → …` lines.
-pub fn exposure_lines(before: &World, after: &World, resources: &[ResourceRef]) -> Vec<String> {
-    let (ib, ia) = (
-        model::index::Index::new(before),
-        model::index::Index::new(after),
+/// What the plan does to exposure (`core::reach`), one line per change, and per touched
+/// resource its reachable/blocked targets before → after.
+pub fn exposure_lines(before: &World, after: &World, edit: &Edit) -> Vec<String> {
+    let (eb, ea) = (
+        crate::core::reach::exposure(before),
+        crate::core::reach::exposure(after),
     );
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::new();
-    for r in resources {
-        if !seen.insert(r.clone()) {
-            continue;
-        }
-        let (b, a) = (model::graph::build(&ib, r), model::graph::build(&ia, r));
+    let mut out = crate::core::reach::diff_exposures(&eb, &ea).lines();
+    if let Edit::Annotations { resource, .. } = edit {
+        let (ib, ia) = (
+            model::index::Index::new(before),
+            model::index::Index::new(after),
+        );
+        let (b, a) = (
+            model::graph::build(&ib, &eb, resource),
+            model::graph::build(&ia, &ea, resource),
+        );
         let text = |g: &model::GraphModel| {
             format!(
                 "{} ({} reachable, {} blocked)",
@@ -73,11 +52,14 @@ pub fn exposure_lines(before: &World, after: &World, resources: &[ResourceRef]) 
             )
         };
         let (tb, ta) = (text(&b), text(&a));
-        if tb == ta {
-            out.push(format!("{r}: {tb} (unchanged)"));
+        out.push(if tb == ta {
+            format!("{resource}: {tb} (unchanged)")
         } else {
-            out.push(format!("{r}: {tb} → {ta}"));
-        }
+            format!("{resource}: {tb} → {ta}")
+        });
+    }
+    if out.is_empty() {
+        out.push("no change in who can reach what".into());
     }
     out
 }
@@ -86,7 +68,7 @@ pub fn exposure_lines(before: &World, after: &World, resources: &[ResourceRef]) 
 pub fn preview(world: &World, edit: &Edit) -> Result<PlanPreview, String> {
     let plan = plan(world, edit)?;
     let after = apply_to_world(world, &plan);
-    let exposure = exposure_lines(world, &after, &affected(world, edit));
+    let exposure = exposure_lines(world, &after, edit);
     let text = render_text(world, &plan, &exposure);
     Ok(PlanPreview::new(plan, &text))
 }

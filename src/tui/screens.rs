@@ -265,7 +265,10 @@ fn tree_fallback_marks_blocked_hops_in_red() {
     let buf = t.backend().buffer();
     let (x, y) = find(buf, "✗ eni-0node1");
     assert_eq!(fg(buf, (x, y)), Some(Color::Red));
-    let (x, y) = find(buf, "no rule on sg-0nodes admits sg-0invoiceslb");
+    let (x, y) = find(
+        buf,
+        "sg-0nodes has no rule for tcp/30643 from sg-0invoiceslb",
+    );
     assert_eq!(fg(buf, (x, y)), Some(Color::Red));
 }
 

@@ -170,7 +170,7 @@ fn tui_e2e_graph_shows_the_break_and_an_edit_fixes_it() {
     ]);
     assert!(s.contains("✗▶"), "the blocked hop is marked:\n{s}");
     t.keys(&["l", "l"]);
-    t.wait_for(&["BLOCKED: no rule on sg-0nodes admits sg-0invoiceslb on tcp/30643"]);
+    t.wait_for(&["BLOCKED: sg-0nodes has no rule for tcp/30643 from sg-0invoiceslb"]);
     // Edit the annotation the finding's remedy names, preview, confirm.
     t.keys(&["e", "Down"]);
     t.text("true");
@@ -202,7 +202,7 @@ fn tui_e2e_narrow_terminal_uses_the_tree() {
     t.keys(&["Enter", "Enter"]);
     let s = t.wait_for(&[
         "└─ backend",
-        "no rule on sg-0nodes admits sg-0invoiceslb on tcp/30643",
+        "sg-0nodes has no rule for tcp/30643 from sg-0invoiceslb",
     ]);
     assert!(s.contains("├─ frontend"), "{s}");
     t.esc("└─ backend");

@@ -1,13 +1,14 @@
 //! The chain of one Service or Ingress as four columns: frontend SGs → load balancer →
 //! backend SG → targets. Plain data keyed by stable ids (`sg:…`, `lb:<arn>`, `eni:…`), built
-//! once per world; layout and painting happen elsewhere.
+//! once per world from the core's reachability (`core::reach`); layout and painting happen
+//! elsewhere.
 
 use std::collections::BTreeMap;
 
-use super::index::{Index, is_backend_sg, short_node};
-use super::reach::{Hop, admits, protocols_of};
+use super::index::{Index, is_backend_sg};
 use crate::core::plan::ResourceRef;
-use crate::world::{LoadBalancer, SecurityGroup, Source, TargetGroup};
+use crate::core::reach::{Check, Exposure as Reach, LbReach, Verdict};
+use crate::world::{SecurityGroup, Source};
 
 pub const FRONTEND: usize = 0;
 pub const LOAD_BALANCER: usize = 1;
@@ -113,15 +114,6 @@ impl GraphModel {
     }
 }
 
-fn lb_kind(lb: &LoadBalancer) -> &'static str {
-    match lb.type_.as_str() {
-        "network" => "NLB",
-        "application" => "ALB",
-        "gateway" => "GWLB",
-        _ => "LB",
-    }
-}
-
 fn is_open(s: &Source) -> bool {
     matches!(s, Source::Cidr(c) if c == "0.0.0.0/0")
         || matches!(s, Source::CidrV6(c) if c == "::/0")
@@ -151,8 +143,9 @@ fn sources_text(sg: &SecurityGroup, max: usize) -> String {
     parts.join("; ")
 }
 
-/// Build the chain of `r`. Always returns a model: what is missing becomes a placeholder.
-pub fn build(idx: &Index<'_>, r: &ResourceRef) -> GraphModel {
+/// Build the chain of `r` from the core's exposure of the world. Always returns a model: what
+/// is missing becomes a placeholder.
+pub fn build(idx: &Index<'_>, reach: &Reach, r: &ResourceRef) -> GraphModel {
     let mut g = GraphModel {
         root: r.clone(),
         nodes: Vec::new(),
@@ -180,7 +173,16 @@ pub fn build(idx: &Index<'_>, r: &ResourceRef) -> GraphModel {
             ev.message
         ));
     }
-    let lbs = idx.lbs_of(r);
+    let lbs: Vec<&LbReach> = reach
+        .resources
+        .get(&r.to_string())
+        .map(|rr| {
+            rr.load_balancers
+                .iter()
+                .filter_map(|o| reach.load_balancers.get(&o.load_balancer))
+                .collect()
+        })
+        .unwrap_or_default();
     if lbs.is_empty() {
         no_lb(idx, r, &mut g);
         return g;
@@ -298,25 +300,29 @@ fn no_lb(idx: &Index<'_>, r: &ResourceRef, g: &mut GraphModel) {
     });
 }
 
+fn listener_text(lb: &LbReach) -> String {
+    lb.listeners
+        .iter()
+        .map(|l| format!("{}/{}", l.protocol.to_ascii_lowercase(), l.port))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Add one LB, its SGs and targets. Returns the LB's exposure.
-fn add_lb(idx: &Index<'_>, lb: &LoadBalancer, g: &mut GraphModel) -> Exposure {
+fn add_lb(idx: &Index<'_>, lb: &LbReach, g: &mut GraphModel) -> Exposure {
     let lb_key = format!("lb:{}", lb.arn);
     g.lbs.push(lb.arn.clone());
-    let listeners: Vec<String> = idx
-        .world
-        .aws
-        .listeners
-        .iter()
-        .flat_map(|m| m.values())
-        .filter(|l| l.load_balancer_arn == lb.arn)
-        .map(|l| format!("{}/{}", l.protocol.to_ascii_lowercase(), l.port))
-        .collect();
-    let internet = lb.scheme == "internet-facing";
-    let mut open = false;
-    let mut sources: Vec<String> = Vec::new();
+    let listeners = listener_text(lb);
+    let internet = lb.listeners.iter().any(|l| l.internet_v4 || l.internet_v6);
+    let kind = match lb.type_.as_str() {
+        "network" => "NLB",
+        "application" => "ALB",
+        "gateway" => "GWLB",
+        _ => "LB",
+    };
 
     let mut backend: Option<String> = None;
-    if lb.security_groups.is_empty() {
+    if lb.sg_less {
         let key = format!("ph:nosg:{}", lb.arn);
         g.nodes.push(GNode {
             key: key.clone(),
@@ -334,6 +340,7 @@ fn add_lb(idx: &Index<'_>, lb: &LoadBalancer, g: &mut GraphModel) -> Exposure {
         g.edges
             .push(edge(&key, &lb_key, EdgeStatus::Attached, "no SG"));
     }
+    let mut open_internal = false;
     for sg_id in &lb.security_groups {
         let key = format!("sg:{sg_id}");
         match idx.sg(sg_id) {
@@ -372,16 +379,10 @@ fn add_lb(idx: &Index<'_>, lb: &LoadBalancer, g: &mut GraphModel) -> Exposure {
             }
             Some(sg) => {
                 let sg_open = sg.ingress.iter().any(|r| is_open(&r.rule.source));
-                open |= sg_open;
-                for r in &sg.ingress {
-                    let s = r.rule.source.to_string();
-                    if !sources.contains(&s) {
-                        sources.push(s);
-                    }
-                }
-                let status = match (sg_open, internet) {
-                    (true, true) => NodeStatus::Exposed,
-                    (true, false) => NodeStatus::Warn,
+                open_internal |= sg_open && lb.internal;
+                let status = match (sg_open, internet, lb.internal) {
+                    (true, true, _) => NodeStatus::Exposed,
+                    (true, _, true) => NodeStatus::Warn,
                     _ => NodeStatus::Ok,
                 };
                 let mut detail = vec![format!("{sg_id} ({}): frontend of {}", sg.name, lb.name)];
@@ -408,32 +409,24 @@ fn add_lb(idx: &Index<'_>, lb: &LoadBalancer, g: &mut GraphModel) -> Exposure {
             }
         }
     }
-    let lb_status = if open && internet {
-        NodeStatus::Exposed
-    } else {
-        NodeStatus::Ok
-    };
-    let mut detail = vec![
-        format!(
-            "{} ({}, {}, {})",
-            lb.name,
-            lb_kind(lb),
-            lb.scheme,
-            lb.ip_address_type
-        ),
-        format!("DNS {}", lb.dns_name),
-    ];
-    if !listeners.is_empty() {
-        detail.push(format!("listeners {}", listeners.join(" ")));
-    }
+    let mut detail = vec![format!(
+        "{} ({kind}, {}, {})",
+        lb.name, lb.scheme, lb.ip_address_type
+    )];
+    detail.extend(lb.listeners.iter().map(|l| l.summary.clone()));
+    detail.extend(lb.notes.iter().cloned());
     g.nodes.push(GNode {
         key: lb_key.clone(),
         col: LOAD_BALANCER,
         title: lb.name.clone(),
-        subtitle: format!("{} {} {}", lb_kind(lb), lb.scheme, listeners.join(" "))
+        subtitle: format!("{kind} {} {listeners}", lb.scheme)
             .trim_end()
             .to_string(),
-        status: lb_status,
+        status: if internet {
+            NodeStatus::Exposed
+        } else {
+            NodeStatus::Ok
+        },
         link: NodeLink::Lb(lb.arn.clone()),
         detail,
     });
@@ -443,15 +436,20 @@ fn add_lb(idx: &Index<'_>, lb: &LoadBalancer, g: &mut GraphModel) -> Exposure {
         Some(b) => format!("sg:{b}"),
         None => {
             let key = format!("ph:nobe:{}", lb.arn);
+            let subtitle = if lb.sg_less {
+                "targets see the clients' addresses"
+            } else {
+                "targets must admit the frontend SGs"
+            };
             g.nodes.push(GNode {
                 key: key.clone(),
                 col: BACKEND,
                 title: "no backend SG".into(),
-                subtitle: "targets must admit the frontend SGs".into(),
+                subtitle: subtitle.into(),
                 status: NodeStatus::Neutral,
                 link: NodeLink::None,
                 detail: vec![format!(
-                    "{} carries no shared backend SG; target rules must name its frontend SGs.",
+                    "{} carries no shared backend SG; {subtitle}.",
                     lb.name
                 )],
             });
@@ -462,42 +460,38 @@ fn add_lb(idx: &Index<'_>, lb: &LoadBalancer, g: &mut GraphModel) -> Exposure {
     };
     add_targets(idx, lb, &from, g);
 
-    let ports = listeners.join(",");
-    if lb.security_groups.is_empty() {
-        Exposure {
-            level: if internet {
-                ExposureLevel::Restricted
-            } else {
-                ExposureLevel::Internal
-            },
-            text: format!("no LB SG {ports}").trim_end().into(),
-        }
-    } else if internet && open {
-        Exposure {
-            level: ExposureLevel::Internet,
-            text: format!("internet {ports}").trim_end().into(),
-        }
-    } else if internet {
-        let first = sources.first().cloned().unwrap_or_else(|| "nobody".into());
-        let more = if sources.len() > 1 {
-            format!("+{}", sources.len() - 1)
+    let ports = lb
+        .listeners
+        .iter()
+        .map(|l| format!("{}/{}", l.protocol.to_ascii_lowercase(), l.port))
+        .collect::<Vec<_>>()
+        .join(",");
+    let (level, text) = if internet {
+        (ExposureLevel::Internet, format!("internet {ports}"))
+    } else if lb.internal {
+        let open = if open_internal { ", 0.0.0.0/0" } else { "" };
+        (ExposureLevel::Internal, format!("internal{open} {ports}"))
+    } else if lb.sg_less {
+        (ExposureLevel::Restricted, format!("no LB SG {ports}"))
+    } else {
+        let who = lb
+            .listeners
+            .first()
+            .map(|l| l.sources.describe())
+            .unwrap_or_else(|| "nobody".into());
+        let mut parts = who.split(", ");
+        let first = parts.next().unwrap_or("nobody").to_string();
+        let more = parts.count();
+        let more = if more > 0 {
+            format!("+{more}")
         } else {
             String::new()
         };
-        Exposure {
-            level: ExposureLevel::Restricted,
-            text: format!("{first}{more} {ports}").trim_end().into(),
-        }
-    } else {
-        let text = if open {
-            format!("internal, 0.0.0.0/0 {ports}")
-        } else {
-            format!("internal {ports}")
-        };
-        Exposure {
-            level: ExposureLevel::Internal,
-            text: text.trim_end().into(),
-        }
+        (ExposureLevel::Restricted, format!("{first}{more} {ports}"))
+    };
+    Exposure {
+        level,
+        text: text.trim_end().to_string(),
     }
 }
 
@@ -510,97 +504,111 @@ fn edge(from: &str, to: &str, status: EdgeStatus, label: &str) -> GEdge {
     }
 }
 
+/// One target node (an ENI, or a target whose ENI is unknown) across the LB's target groups.
 struct TargetAcc {
     eni: Option<String>,
     owner: Option<String>,
     ports: Vec<String>,
     health: Vec<String>,
-    hops: Vec<Hop>,
+    sgs: Vec<String>,
+    verdict: Verdict,
+    /// (verdict, explanation) of each check, deduplicated.
+    checks: Vec<(Verdict, String)>,
 }
 
-fn add_targets(idx: &Index<'_>, lb: &LoadBalancer, from: &str, g: &mut GraphModel) {
-    let tgs: Vec<&TargetGroup> = idx.target_groups_of(&lb.arn).to_vec();
-    let health = idx.world.aws.target_health.as_ref();
+fn worse(a: Verdict, b: Verdict) -> Verdict {
+    let rank = |v| match v {
+        Verdict::Admitted => 0,
+        Verdict::Unknown => 1,
+        Verdict::Partial => 2,
+        Verdict::Blocked => 3,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+fn check_text(c: &Check) -> String {
+    if c.verdict == Verdict::Admitted
+        && let Some(r) = c.rules.first()
+    {
+        return r.to_string();
+    }
+    c.explanation.clone()
+}
+
+fn add_targets(idx: &Index<'_>, lb: &LbReach, from: &str, g: &mut GraphModel) {
     let mut acc: BTreeMap<String, TargetAcc> = BTreeMap::new();
     let mut unknown_tgs = Vec::new();
-    for tg in tgs {
-        let Some(targets) = health.and_then(|h| h.get(&tg.arn)) else {
-            unknown_tgs.push(tg.name.clone());
-            continue;
-        };
-        for t in targets {
-            let eni = idx.target_eni(&t.id);
-            let key = match eni {
-                Some(e) => format!("eni:{}", e.id),
-                None => format!("tgt:{}", t.id),
-            };
-            let a = acc.entry(key).or_insert_with(|| TargetAcc {
-                eni: eni.map(|e| e.id.clone()),
-                owner: idx.target_owner(&t.id, eni),
-                ports: Vec::new(),
-                health: Vec::new(),
-                hops: Vec::new(),
-            });
-            let port = t.port.or(tg.port).unwrap_or(0);
-            let mut checks: Vec<(&str, i32)> = protocols_of(tg.protocol.as_deref())
-                .into_iter()
-                .map(|p| (p, port))
-                .collect();
-            if let Some(hc) = tg
-                .health_check_port
-                .as_deref()
-                .and_then(|p| p.parse::<i32>().ok())
-                && hc != port
-            {
-                checks.push(("tcp", hc));
+    for tg in lb.target_groups.values() {
+        if tg.sets.is_empty() {
+            unknown_tgs.push((tg.name.clone(), tg.summary.clone()));
+        }
+        for set in &tg.sets {
+            let mut checks = vec![(set.traffic_check.verdict, check_text(&set.traffic_check))];
+            if let Some(hc) = &set.health_check_check {
+                checks.push((hc.verdict, format!("health check: {}", check_text(hc))));
             }
-            for (proto, p) in checks {
-                let label = format!("{proto}/{p}");
-                if !a.ports.contains(&label) {
-                    a.ports.push(label);
-                }
-                a.hops.push(match eni {
-                    Some(e) => admits(idx, lb, e, proto, p),
-                    None => Hop {
-                        allowed: None,
-                        why: format!("no ENI with {} in the world", t.id),
-                    },
+            for t in &set.targets {
+                let key = match &t.eni {
+                    Some(e) => format!("eni:{e}"),
+                    None => format!("tgt:{}", t.id),
+                };
+                let a = acc.entry(key).or_insert_with(|| TargetAcc {
+                    eni: t.eni.clone(),
+                    owner: idx.target_owner(&t.id, t.eni.as_deref()),
+                    ports: Vec::new(),
+                    health: Vec::new(),
+                    sgs: set.sgs.clone(),
+                    verdict: Verdict::Admitted,
+                    checks: Vec::new(),
                 });
-            }
-            let h = match &t.reason {
-                Some(r) if t.state != "healthy" => format!("{} ({r})", t.state),
-                _ => t.state.clone(),
-            };
-            if !a.health.contains(&h) {
-                a.health.push(h);
+                a.verdict = worse(a.verdict, set.verdict);
+                for tr in &set.traffic {
+                    let p = tr.to_string().replace(' ', "/");
+                    if !a.ports.contains(&p) {
+                        a.ports.push(p);
+                    }
+                }
+                if let Some(h) = &t.health
+                    && !a.health.contains(h)
+                {
+                    a.health.push(h.clone());
+                }
+                for c in &checks {
+                    if !a.checks.contains(c) {
+                        a.checks.push(c.clone());
+                    }
+                }
             }
         }
     }
     for (key, a) in acc {
-        let blocked: Vec<&Hop> = a.hops.iter().filter(|h| h.allowed == Some(false)).collect();
-        let unknown = a.hops.iter().any(|h| h.allowed.is_none());
         let healthy = a.health.iter().all(|h| h == "healthy");
-        let (edge_status, node_status) = if !blocked.is_empty() {
-            g.reach.blocked += 1;
-            (EdgeStatus::Blocked, NodeStatus::Error)
-        } else if unknown {
-            g.reach.unknown += 1;
-            (EdgeStatus::Unknown, NodeStatus::Unknown)
-        } else {
-            g.reach.reachable += 1;
-            (
-                EdgeStatus::Allowed,
-                if healthy {
+        let (edge_status, node_status) = match a.verdict {
+            Verdict::Blocked | Verdict::Partial => {
+                g.reach.blocked += 1;
+                (EdgeStatus::Blocked, NodeStatus::Error)
+            }
+            Verdict::Unknown => {
+                g.reach.unknown += 1;
+                (EdgeStatus::Unknown, NodeStatus::Unknown)
+            }
+            Verdict::Admitted => {
+                g.reach.reachable += 1;
+                let s = if healthy {
                     NodeStatus::Ok
                 } else {
                     NodeStatus::Warn
-                },
-            )
+                };
+                (EdgeStatus::Allowed, s)
+            }
         };
-        let label = match blocked.first() {
-            Some(h) => h.why.clone(),
-            None => a.hops.first().map(|h| h.why.clone()).unwrap_or_default(),
-        };
+        let label = a
+            .checks
+            .iter()
+            .find(|(v, _)| *v != Verdict::Admitted)
+            .or(a.checks.first())
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default();
         let title = a
             .eni
             .clone()
@@ -612,24 +620,17 @@ fn add_targets(idx: &Index<'_>, lb: &LoadBalancer, from: &str, g: &mut GraphMode
             a.ports.join(" "),
             a.health.join(", ")
         ));
-        let mut seen = Vec::new();
-        for h in &a.hops {
-            if !seen.contains(&&h.why) {
-                seen.push(&h.why);
-                let mark = match h.allowed {
-                    Some(true) => "allowed",
-                    Some(false) => "BLOCKED",
-                    None => "unknown",
-                };
-                detail.push(format!("{mark}: {}", h.why));
-            }
+        for (v, text) in &a.checks {
+            let mark = match v {
+                Verdict::Admitted => "allowed",
+                Verdict::Blocked => "BLOCKED",
+                Verdict::Partial => "BLOCKED (partly)",
+                Verdict::Unknown => "unknown",
+            };
+            detail.push(format!("{mark}: {text}"));
         }
-        if let Some(e) = a
-            .eni
-            .as_deref()
-            .and_then(|id| idx.world.aws.enis.as_ref()?.get(id))
-        {
-            detail.push(format!("SGs {}", e.groups.join(", ")));
+        if !a.sgs.is_empty() {
+            detail.push(format!("SGs {}", a.sgs.join(", ")));
         }
         g.nodes.push(GNode {
             key: key.clone(),
@@ -649,18 +650,16 @@ fn add_targets(idx: &Index<'_>, lb: &LoadBalancer, from: &str, g: &mut GraphMode
             label,
         });
     }
-    for tg in unknown_tgs {
+    for (tg, summary) in unknown_tgs {
         let key = format!("ph:tg:{tg}");
         g.nodes.push(GNode {
             key: key.clone(),
             col: TARGETS,
             title: tg.clone(),
-            subtitle: "target health not loaded".into(),
+            subtitle: "targets unknown".into(),
             status: NodeStatus::Unknown,
             link: NodeLink::None,
-            detail: vec![format!(
-                "{tg}: targets unknown (DescribeTargetHealth not loaded)"
-            )],
+            detail: vec![format!("{tg}: {summary}")],
         });
         g.edges
             .push(edge(from, &key, EdgeStatus::Unknown, "targets unknown"));
@@ -724,9 +723,4 @@ fn fold_targets(g: &mut GraphModel) {
         g.edges.push(edge(&from, &key, status, "folded targets"));
     }
     g.nodes.push(more);
-}
-
-/// Short node names for display (`ip-10-0-12-34`).
-pub fn display_node(name: &str) -> String {
-    short_node(name)
 }

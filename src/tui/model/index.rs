@@ -1,46 +1,21 @@
-//! Lookups over one World that the view-model builders need (ENI by IP, node of an instance,
-//! LB of a stack). Built once per world; borrowing, never copying, the world.
+//! Lookups over one World that the view-model builders need (node of an instance, pod of an
+//! IP, who owns an SG). Built once per world; borrowing, never copying, the world.
 
 use std::collections::BTreeMap;
 
-use crate::core::plan::ResourceRef;
-use crate::world::{LoadBalancer, NetworkInterface, SecurityGroup, TargetGroup, World};
+use crate::world::{SecurityGroup, World};
 
 pub const INGRESS_GROUP_ANNOTATION: &str = "alb.ingress.kubernetes.io/group.name";
 
 pub struct Index<'w> {
     pub world: &'w World,
-    eni_by_ip: BTreeMap<&'w str, &'w NetworkInterface>,
-    primary_eni: BTreeMap<&'w str, &'w NetworkInterface>,
     node_of_instance: BTreeMap<&'w str, &'w str>,
     pod_of_ip: BTreeMap<&'w str, String>,
-    tgs_of_lb: BTreeMap<&'w str, Vec<&'w TargetGroup>>,
+    instance_of_eni: BTreeMap<&'w str, &'w str>,
 }
 
 impl<'w> Index<'w> {
     pub fn new(world: &'w World) -> Self {
-        let mut eni_by_ip = BTreeMap::new();
-        let mut primary_eni = BTreeMap::new();
-        for eni in world.aws.enis.iter().flat_map(|m| m.values()) {
-            for ip in &eni.private_ips {
-                eni_by_ip.insert(ip.as_str(), eni);
-            }
-            if let Some(att) = &eni.attachment
-                && let (Some(inst), Some(0)) = (att.instance_id.as_deref(), att.device_index)
-            {
-                primary_eni.insert(inst, eni);
-            }
-        }
-        // An instance's own ENI list wins over attachments (it names the primary explicitly).
-        let enis = world.aws.enis.as_ref();
-        for inst in world.aws.instances.iter().flat_map(|m| m.values()) {
-            if let Some(eni) = inst
-                .primary_eni()
-                .and_then(|id| enis.and_then(|m| m.get(id)))
-            {
-                primary_eni.insert(inst.id.as_str(), eni);
-            }
-        }
         let mut node_of_instance = BTreeMap::new();
         for node in world.kube.nodes.iter().flat_map(|m| m.values()) {
             if let Some(i) = node.instance_id() {
@@ -53,19 +28,21 @@ impl<'w> Index<'w> {
                 pod_of_ip.insert(ip.as_str(), pod.meta.key().to_string());
             }
         }
-        let mut tgs_of_lb: BTreeMap<&str, Vec<&TargetGroup>> = BTreeMap::new();
-        for tg in world.aws.target_groups.iter().flat_map(|m| m.values()) {
-            for lb in &tg.load_balancer_arns {
-                tgs_of_lb.entry(lb.as_str()).or_default().push(tg);
+        let mut instance_of_eni = BTreeMap::new();
+        for eni in world.aws.enis.iter().flat_map(|m| m.values()) {
+            if let Some(i) = eni
+                .attachment
+                .as_ref()
+                .and_then(|a| a.instance_id.as_deref())
+            {
+                instance_of_eni.insert(eni.id.as_str(), i);
             }
         }
         Self {
             world,
-            eni_by_ip,
-            primary_eni,
             node_of_instance,
             pod_of_ip,
-            tgs_of_lb,
+            instance_of_eni,
         }
     }
 
@@ -73,78 +50,17 @@ impl<'w> Index<'w> {
         self.world.aws.security_groups.as_ref()?.get(id)
     }
 
-    pub fn sgs_loaded(&self) -> bool {
-        self.world.aws.security_groups.is_some()
-    }
-
-    /// The ENI a target id (instance id or IP) lands on.
-    pub fn target_eni(&self, id: &str) -> Option<&'w NetworkInterface> {
-        if id.starts_with("i-") {
-            self.primary_eni.get(id).copied()
-        } else {
-            self.eni_by_ip.get(id).copied()
-        }
-    }
-
-    /// A readable owner of a target: the node of an instance, the pod of an IP.
-    pub fn target_owner(&self, id: &str, eni: Option<&NetworkInterface>) -> Option<String> {
+    /// A readable owner of a target: the node of an instance, the pod of an IP (else the node
+    /// its ENI is attached to).
+    pub fn target_owner(&self, id: &str, eni: Option<&str>) -> Option<String> {
         if id.starts_with("i-") {
             return self.node_of_instance.get(id).map(|n| short_node(n));
         }
         if let Some(p) = self.pod_of_ip.get(id) {
             return Some(p.clone());
         }
-        let inst = eni?.attachment.as_ref()?.instance_id.as_deref()?;
+        let inst = self.instance_of_eni.get(eni?)?;
         self.node_of_instance.get(inst).map(|n| short_node(n))
-    }
-
-    pub fn target_groups_of(&self, lb_arn: &str) -> &[&'w TargetGroup] {
-        self.tgs_of_lb
-            .get(lb_arn)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-    }
-
-    /// The load balancers a Service or Ingress owns, by the tags the LBC (or the in-tree
-    /// provider) puts on them.
-    pub fn lbs_of(&self, r: &ResourceRef) -> Vec<&'w LoadBalancer> {
-        let key = r.key().to_string();
-        let group = match r {
-            ResourceRef::Ingress(k) => self
-                .world
-                .kube
-                .ingresses
-                .as_ref()
-                .and_then(|m| m.get(k))
-                .and_then(|i| i.meta.annotations.get(INGRESS_GROUP_ANNOTATION).cloned()),
-            ResourceRef::Service(_) => None,
-        };
-        self.world
-            .aws
-            .load_balancers
-            .iter()
-            .flat_map(|m| m.values())
-            .filter(|lb| match r {
-                ResourceRef::Service(_) => {
-                    lb.tags.get("service.k8s.aws/stack") == Some(&key)
-                        || lb.tags.get("kubernetes.io/service-name") == Some(&key)
-                }
-                ResourceRef::Ingress(_) => {
-                    let want = group.as_deref().unwrap_or(&key);
-                    lb.tags.get("ingress.k8s.aws/stack").map(String::as_str) == Some(want)
-                }
-            })
-            .collect()
-    }
-
-    /// The CIDRs of the subnets an LB lives in (its private addresses come from there).
-    pub fn lb_subnet_cidrs(&self, lb: &LoadBalancer) -> Vec<&'w str> {
-        let subnets = self.world.aws.subnets.as_ref();
-        lb.subnets
-            .iter()
-            .filter_map(|s| subnets.and_then(|m| m.get(s)))
-            .map(|s| s.cidr.as_str())
-            .collect()
     }
 }
 

@@ -5,7 +5,6 @@ pub mod graph;
 pub mod index;
 pub mod lbs;
 pub mod plan;
-pub mod reach;
 pub mod sgs;
 
 use std::collections::BTreeMap;
@@ -79,13 +78,15 @@ impl Finding {
 }
 
 /// What the core says about a world, beyond the world itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Analysis {
     /// `None` when this build has no audit to run.
     pub findings: Option<Vec<Finding>>,
     pub drift: Plan,
     /// `render_text` of the drift plan, computed with the world at hand.
     pub drift_text: String,
+    /// Who can reach what (`core::reach`): every LB, listener and target group.
+    pub exposure: crate::core::reach::Exposure,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,7 +186,7 @@ pub fn build(world: &World, analysis: &Analysis) -> ViewData {
     let mut graphs = BTreeMap::new();
     let mut resources = Vec::new();
     for id in listed_resources(world) {
-        let g = graph::build(&idx, &id);
+        let g = graph::build(&idx, &analysis.exposure, &id);
         let lbs: Vec<&crate::world::LoadBalancer> = g
             .lbs
             .iter()
