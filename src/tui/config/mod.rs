@@ -1,6 +1,7 @@
 //! Configuration: XDG paths, `config.toml`, the keymap and the skin. Defaults are embedded; user
 //! files only override, and anything unreadable becomes a warning shown in the UI, not a crash.
 
+pub mod intents;
 pub mod keymap;
 pub mod skin;
 

@@ -6,6 +6,7 @@ pub mod index;
 pub mod lbs;
 pub mod plan;
 pub mod sgs;
+pub mod targets;
 
 use std::collections::BTreeMap;
 
