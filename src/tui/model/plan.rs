@@ -116,4 +116,42 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn plans_the_lbc_would_fail_on_cannot_be_applied() {
+        use crate::core::plan::{Change, ChangeKind, Owner, Plan, PlanError, Risk};
+        let change = Change {
+            kind: ChangeKind::AuthorizeIngress {
+                sg: "sg-1".into(),
+                rules: Vec::new(),
+            },
+            owner: Owner::Lbc,
+            risk: Risk::Widened,
+            stack: None,
+            pending: false,
+        };
+        let ok = Plan {
+            changes: vec![change.clone()],
+            ..Plan::default()
+        };
+        assert_eq!(PlanPreview::new(ok, "").blocked, None);
+        let quota = Plan {
+            changes: vec![change],
+            errors: vec![PlanError {
+                resource: "sg-1".into(),
+                message: "61 inbound rules exceed the quota of 60".into(),
+            }],
+            ..Plan::default()
+        };
+        assert!(
+            PlanPreview::new(quota, "")
+                .blocked
+                .unwrap()
+                .contains("fix the errors")
+        );
+        assert!(
+            PlanPreview::new(Plan::default(), "").blocked.is_some(),
+            "nothing to apply"
+        );
+    }
 }

@@ -211,7 +211,18 @@ pub fn rules(s: &State, f: &mut Frame, area: Rect, e: &RuleEditor) {
 }
 
 pub fn offer(s: &State, f: &mut Frame, area: Rect, o: &Offer) {
-    let r = centred(area, 96, (o.lines.len() as u16) + 4);
+    // Rows after wrapping at the box's inner width, plus the hint line and the borders.
+    let inner_w = usize::from(area.width.min(96).saturating_sub(2)).max(1);
+    let rows: usize = o
+        .lines
+        .iter()
+        .map(|l| {
+            unicode_width::UnicodeWidthStr::width(l.as_str())
+                .div_ceil(inner_w)
+                .max(1)
+        })
+        .sum();
+    let r = centred(area, 96, (rows + 3) as u16);
     f.render_widget(Clear, r);
     let mut lines: Vec<Line> = o.lines.iter().map(|l| Line::raw(l.clone())).collect();
     let mut hints = vec![(Section::Plan, Intent::Cancel, "close")];

@@ -118,7 +118,6 @@ pub fn lbc_owned_offer(sg: &SgRow) -> Offer {
             match &target {
                 Some((r, field)) => {
                     lines.push(format!("Say who may connect with the {field} annotation of {r} instead."));
-                    lines.push("Enter opens the annotation editor on it; Esc closes.".into());
                 }
                 None => lines.push(format!("No Service or Ingress of stack {stack} is loaded; nothing to edit.")),
             }
