@@ -70,7 +70,7 @@ fn make_plan(src: &SourceArgs, a: &EditArgs) -> Result<(World, WorldOrigin, Plan
 
 fn print_plan(world: &World, p: &Plan, format: PlanFormat) {
     match format {
-        PlanFormat::Text => print!("{}", render_text(world, p, &[])),
+        PlanFormat::Text => print!("{}", render_text(world, p, &p.exposure.lines())),
         PlanFormat::Json => match serde_json::to_string_pretty(p) {
             Ok(s) => println!("{s}"),
             Err(e) => eprintln!("lbsg: cannot encode the plan: {e}"),

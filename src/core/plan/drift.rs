@@ -152,7 +152,7 @@ impl Builder {
             edit: None,
             changes: self.changes,
             errors,
-            warnings: Vec::new(),
+            ..Plan::default()
         }
     }
 }

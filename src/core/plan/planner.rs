@@ -56,7 +56,7 @@ pub fn plan(world: &World, edit: &Edit) -> Result<Plan, InvalidEdit> {
             .filter(|e| !old_errors.contains(*e))
             .cloned()
             .collect(),
-        warnings: Vec::new(),
+        ..Plan::default()
     };
     let still = after
         .errors
@@ -71,6 +71,7 @@ pub fn plan(world: &World, edit: &Edit) -> Result<Plan, InvalidEdit> {
     super::risk::refine(world, &mut plan);
     let result = apply_to_world(world, &plan);
     plan.errors.extend(quota_errors(world, &result, &plan));
+    plan.exposure = crate::core::reach::exposure_diff(world, &result);
     plan.warnings.extend(edit_warnings(world, edit));
     Ok(plan)
 }

@@ -67,6 +67,9 @@ pub struct ListenerDiff {
     pub change: Change,
     pub sources_gained: SourceDelta,
     pub sources_lost: SourceDelta,
+    /// The whole admitted-source list before and after, for a readable `A → B` line.
+    pub sources_before: String,
+    pub sources_after: String,
     /// `IPv4` / `IPv6`: whole-internet reach gained or lost.
     pub internet_gained: Vec<String>,
     pub internet_lost: Vec<String>,
@@ -134,11 +137,17 @@ impl ExposureDiff {
                     "- {head}: no longer reachable from the {fam} internet"
                 ));
             }
-            if !l.sources_gained.is_empty() {
-                out.push(format!("+ {head}: from {}", l.sources_gained));
-            }
-            if !l.sources_lost.is_empty() {
-                out.push(format!("- {head}: from {}", l.sources_lost));
+            let sign = match (l.sources_gained.is_empty(), l.sources_lost.is_empty()) {
+                (true, true) => None,
+                (false, true) => Some('+'),
+                (true, false) => Some('-'),
+                (false, false) => Some('~'),
+            };
+            if let (Some(sign), Change::Changed) = (sign, l.change) {
+                out.push(format!(
+                    "{sign} {head}: sources {} → {}",
+                    l.sources_before, l.sources_after
+                ));
             }
             if !l.targets_newly_reachable.is_empty() {
                 out.push(format!(
@@ -269,6 +278,8 @@ fn diff_lb(before: &LbReach, after: &LbReach, out: &mut ExposureDiff) {
             change,
             sources_gained: SourceDelta::between(as_, bs),
             sources_lost: SourceDelta::between(bs, as_),
+            sources_before: bs.describe(),
+            sources_after: as_.describe(),
             internet_gained: af.difference(&bf).cloned().collect(),
             internet_lost: bf.difference(&af).cloned().collect(),
             targets_newly_reachable: at.difference(&bt).cloned().collect(),
