@@ -28,23 +28,16 @@ pub fn plan(world: &World, edit: &Edit) -> Result<Plan, String> {
     crate::core::plan::plan(world, edit).map_err(|e| e.0)
 }
 
-/// What the plan does to exposure (`core::reach`), one line per change, and per touched
-/// resource its reachable/blocked targets before → after.
-pub fn exposure_lines(before: &World, after: &World, edit: &Edit) -> Vec<String> {
-    let (eb, ea) = (
-        crate::core::reach::exposure(before),
-        crate::core::reach::exposure(after),
-    );
-    let mut out = crate::core::reach::diff_exposures(&eb, &ea).lines();
-    if let Edit::Annotations { resource, .. } = edit {
-        let (ib, ia) = (
-            model::index::Index::new(before),
-            model::index::Index::new(after),
-        );
-        let (b, a) = (
-            model::graph::build(&ib, &eb, resource),
-            model::graph::build(&ia, &ea, resource),
-        );
+/// What the plan does to exposure: the core's lines (the plan carries its exposure diff),
+/// then, for an annotation edit, the resource's reachable/blocked targets before → after.
+pub fn exposure_lines(before: &World, after: &World, plan: &Plan) -> Vec<String> {
+    let mut out = plan.exposure.lines();
+    if let Some(Edit::Annotations { resource, .. }) = &plan.edit {
+        let chain = |w: &World| {
+            let idx = model::index::Index::new(w);
+            model::graph::build(&idx, &crate::core::reach::exposure(w), resource)
+        };
+        let (b, a) = (chain(before), chain(after));
         let text = |g: &model::GraphModel| {
             format!(
                 "{} ({} reachable, {} blocked)",
@@ -68,7 +61,7 @@ pub fn exposure_lines(before: &World, after: &World, edit: &Edit) -> Vec<String>
 pub fn preview(world: &World, edit: &Edit) -> Result<PlanPreview, String> {
     let plan = plan(world, edit)?;
     let after = apply_to_world(world, &plan);
-    let exposure = exposure_lines(world, &after, edit);
+    let exposure = exposure_lines(world, &after, &plan);
     let text = render_text(world, &plan, &exposure);
     Ok(PlanPreview::new(plan, &text))
 }
