@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::core::lbc::annotations::{Annotations, Kind, split_list};
+use crate::core::lbc::resolve::{LookupResolver, SgResolver};
 use crate::core::lbc::service::lb_attrs;
 use crate::core::plan::ResourceRef;
 use crate::core::plan::edit::{parse_source, validate_cidr};
@@ -243,34 +244,24 @@ pub fn validate(kind: Kind, def: &FieldDef, value: &str, world: &World) -> Verdi
     }
 }
 
+/// Resolve like the LBC does (`core::lbc::resolve`, in the world's VPC), so the error is the
+/// controller's own; a GroupName matching a missing Name tag is the usual mix-up, so say so.
 fn validate_sgs(value: &str, world: &World) -> Verdict {
     let Some(sgs) = world.aws.security_groups.as_ref() else {
         return note("security groups not loaded; ids and names are not checked".into());
     };
     let items = split_list(value);
-    let mut missing_names = Vec::new();
-    for item in &items {
-        if item.starts_with("sg-") {
-            if let Err(e) = parse_source(item) {
-                return err(e);
-            }
-            if !sgs.contains_key(item) {
-                return err(format!("{item} is not in the loaded world"));
-            }
-        } else if !sgs.values().any(|sg| sg.name_tag() == Some(item.as_str())) {
-            missing_names.push(item.clone());
+    for item in items.iter().filter(|i| i.starts_with("sg-")) {
+        if let Err(e) = parse_source(item) {
+            return err(e);
         }
     }
-    if missing_names.is_empty() {
+    let Err(mut msg) = LookupResolver::for_world(world).resolve(&items) else {
         return Verdict::default();
-    }
-    // The LBC resolves names by the Name tag only; a GroupName match is the usual mix-up.
-    let mut msg = format!(
-        "couldn't find all security groups: requested names [{}] but found []",
-        missing_names.join(" ")
-    );
-    for name in &missing_names {
-        if let Some(sg) = sgs.values().find(|sg| &sg.name == name) {
+    };
+    for name in items.iter().filter(|i| !i.starts_with("sg-")) {
+        let tagged = sgs.values().any(|sg| sg.name_tag() == Some(name.as_str()));
+        if let Some(sg) = sgs.values().find(|sg| &sg.name == name).filter(|_| !tagged) {
             msg.push_str(&format!(
                 "; {} has GroupName {name}: tag it Name={name} or use its id",
                 sg.id
@@ -284,7 +275,7 @@ fn validate_listen_ports(value: &str) -> Verdict {
     let parsed: Result<Vec<BTreeMap<String, serde_json::Value>>, _> = serde_json::from_str(value);
     let Ok(list) = parsed else {
         return err(format!(
-            "failed to parse json annotation, alb.ingress.kubernetes.io/listen-ports: {value}"
+            "{value:?} is not a JSON list like [{{\"HTTP\": 80}}, {{\"HTTPS\": 443}}]"
         ));
     };
     for entry in &list {
@@ -470,15 +461,16 @@ mod tests {
             .error
             .is_none()
         );
+        let e = check(
+            Kind::Service,
+            "aws-load-balancer-security-groups",
+            "sg-0nope",
+        )
+        .error
+        .unwrap();
         assert!(
-            check(
-                Kind::Service,
-                "aws-load-balancer-security-groups",
-                "sg-0nope"
-            )
-            .error
-            .unwrap()
-            .contains("not in the loaded world")
+            e.starts_with("couldn't find all security groups") && e.contains("sg-0nope"),
+            "the LBC's own message: {e}"
         );
         let e = check(
             Kind::Service,
