@@ -327,10 +327,13 @@ pub fn plan(s: &State, f: &mut Frame, area: Rect, p: &PlanDialog) {
         skin.muted,
     ));
     shown.push(Line::from(buttons));
-    f.render_widget(
-        Paragraph::new(shown).block(frame(s, format!(" plan: {} ", p.title))),
-        r,
+    let bottom = Rect::new(
+        inner.x,
+        inner.y + text_area.height,
+        inner.width,
+        inner.height - text_area.height,
     );
+    f.render_widget(Paragraph::new(shown), bottom);
 }
 
 pub fn help(s: &State, f: &mut Frame, area: Rect, scroll: u16) {
