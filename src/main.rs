@@ -23,6 +23,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        None => lbsg::tui::main(&cli),
         Some(Command::Plan(a)) => lbsg::cli::plan_cmd::run_plan(&cli.source, &a),
         Some(Command::Apply(a)) => lbsg::cli::plan_cmd::run_apply(&cli.source, &a),
         Some(Command::Snapshot(a)) => lbsg::cli::snapshot_cmd::run_snapshot(&cli.source, &a),

@@ -23,4 +23,5 @@ mod live_cli_errors;
 mod live_cli_rules;
 mod live_cli_support;
 mod moto_proxy;
+mod tui_e2e;
 mod world_file;

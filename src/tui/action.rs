@@ -1,0 +1,59 @@
+//! Everything that can happen to the TUI, as data: input, timers, data arrivals, effect results.
+//! Intents are imperative (`RunCommand`), arrivals past tense (`WorldLoaded`).
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use ratatui::crossterm::event::KeyEvent;
+
+use crate::core::plan::ApplyReport;
+use crate::world::World;
+
+use super::config::Intent;
+use super::model::ViewData;
+use super::model::plan::PlanPreview;
+
+/// A world and its view models, as the runtime delivers them.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub world: Arc<World>,
+    pub data: Arc<ViewData>,
+    pub at: SystemTime,
+    /// The context the source reports after loading (a live source learns it on connect).
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Key(KeyEvent),
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    Tick(SystemTime),
+    Intent(Intent),
+    /// A `:` command line (without the colon).
+    RunCommand(String),
+    WorldLoaded(Box<Loaded>),
+    WorldLoadFailed {
+        error: String,
+        at: SystemTime,
+    },
+    PlanComputed {
+        request: u64,
+        result: Result<Box<PlanPreview>, String>,
+    },
+    PlanApplied {
+        request: u64,
+        loaded: Box<Loaded>,
+        report: ApplyReport,
+        /// What the sink did, in one sentence.
+        message: String,
+    },
+    PlanApplyFailed {
+        request: u64,
+        error: String,
+    },
+    /// SIGTERM / SIGHUP: leave now, restoring the terminal.
+    Quit,
+}

@@ -1,0 +1,67 @@
+//! The one place the TUI calls the core's analyses. Everything the views need from
+//! `core::plan`, `core::reach` (and `core::audit`, once it lands) goes through these functions,
+//! so wiring a core function is a change here and nowhere else.
+
+use crate::core::plan::apply::apply_to_world;
+use crate::core::plan::render::render_text;
+use crate::core::plan::{Edit, Plan};
+use crate::world::World;
+
+use super::model::plan::PlanPreview;
+use super::model::{self, Analysis};
+
+/// The core's view of a world: findings (when the audit is built in) and drift.
+pub fn analyse(world: &World) -> Analysis {
+    let drift = crate::core::plan::drift(world);
+    let drift_text = render_text(world, &drift, &[]);
+    Analysis {
+        // core::audit is not in this build yet: the findings view says so instead of lying.
+        findings: None,
+        drift,
+        drift_text,
+        exposure: crate::core::reach::exposure(world),
+    }
+}
+
+/// Plan an edit through the core planner (validation, the LBC's reaction, quotas, risk).
+pub fn plan(world: &World, edit: &Edit) -> Result<Plan, String> {
+    crate::core::plan::plan(world, edit).map_err(|e| e.0)
+}
+
+/// What the plan does to exposure: the core's lines (the plan carries its exposure diff),
+/// then, for an annotation edit, the resource's reachable/blocked targets before → after.
+pub fn exposure_lines(before: &World, after: &World, plan: &Plan) -> Vec<String> {
+    let mut out = plan.exposure.lines();
+    if let Some(Edit::Annotations { resource, .. }) = &plan.edit {
+        let chain = |w: &World| {
+            let idx = model::index::Index::new(w);
+            model::graph::build(&idx, &crate::core::reach::exposure(w), resource)
+        };
+        let (b, a) = (chain(before), chain(after));
+        let text = |g: &model::GraphModel| {
+            format!(
+                "{} ({} reachable, {} blocked)",
+                g.exposure.text, g.reach.reachable, g.reach.blocked
+            )
+        };
+        let (tb, ta) = (text(&b), text(&a));
+        out.push(if tb == ta {
+            format!("{resource}: {tb} (unchanged)")
+        } else {
+            format!("{resource}: {tb} → {ta}")
+        });
+    }
+    if out.is_empty() {
+        out.push("no change in who can reach what".into());
+    }
+    out
+}
+
+/// Plan an edit and render it for the preview dialog, with exposure before and after.
+pub fn preview(world: &World, edit: &Edit) -> Result<PlanPreview, String> {
+    let plan = plan(world, edit)?;
+    let after = apply_to_world(world, &plan);
+    let exposure = exposure_lines(world, &after, &plan);
+    let text = render_text(world, &plan, &exposure);
+    Ok(PlanPreview::new(plan, &text))
+}

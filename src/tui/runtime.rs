@@ -1,0 +1,152 @@
+//! Executes effects and answers with actions. The source (loads and applies) lives in one task
+//! that owns it; planning and view-model building run on blocking threads, off the UI task.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tracing::Instrument;
+
+use super::action::{Action, Loaded};
+use super::bridge;
+use super::effect::Effect;
+use super::model;
+use super::source::WorldSource;
+use crate::world::World;
+
+/// Analyse a world and derive its view models (CPU work, no IO).
+pub fn derive(world: World, at: SystemTime, context: Option<String>) -> Loaded {
+    let analysis = bridge::analyse(&world);
+    let data = model::build(&world, &analysis);
+    Loaded {
+        world: Arc::new(world),
+        data: Arc::new(data),
+        at,
+        context,
+    }
+}
+
+/// Plan an edit on a blocking thread (planning is CPU work; the UI task stays responsive).
+pub async fn compute_plan(
+    request: u64,
+    world: Arc<World>,
+    edit: crate::core::plan::Edit,
+) -> Action {
+    let result = tokio::task::spawn_blocking(move || bridge::preview(&world, &edit))
+        .await
+        .map_err(|e| format!("planning failed: {e}"))
+        .and_then(|r| r)
+        .map(Box::new);
+    Action::PlanComputed { request, result }
+}
+
+/// Run one effect to completion against `source` and return its answer. The app runs this in
+/// tasks; tests call it directly.
+pub async fn execute(source: &mut dyn WorldSource, effect: Effect) -> Action {
+    match effect {
+        Effect::LoadWorld => match source.load().await {
+            Ok(w) => {
+                let at = SystemTime::now();
+                let context = Some(source.info().context);
+                match tokio::task::spawn_blocking(move || derive(w, at, context)).await {
+                    Ok(l) => Action::WorldLoaded(Box::new(l)),
+                    Err(e) => Action::WorldLoadFailed {
+                        error: format!("analysing the world failed: {e}"),
+                        at,
+                    },
+                }
+            }
+            Err(error) => Action::WorldLoadFailed {
+                error,
+                at: SystemTime::now(),
+            },
+        },
+        Effect::ComputePlan {
+            request,
+            world,
+            edit,
+        } => compute_plan(request, world, edit).await,
+        Effect::ApplyPlan {
+            request,
+            world,
+            plan,
+        } => match source.apply(&world, &plan).await {
+            Ok(done) => {
+                tracing::info!(request, applied = done.report.applied.len(), message = %done.message, "plan applied");
+                let at = SystemTime::now();
+                let context = Some(source.info().context);
+                let (after, report, message) = (done.world, done.report, done.message);
+                match tokio::task::spawn_blocking(move || derive(after, at, context)).await {
+                    Ok(l) => Action::PlanApplied {
+                        request,
+                        loaded: Box::new(l),
+                        report,
+                        message,
+                    },
+                    Err(e) => Action::PlanApplyFailed {
+                        request,
+                        error: format!("{message}, but analysing the result failed: {e}"),
+                    },
+                }
+            }
+            Err(error) => {
+                tracing::warn!(request, %error, "apply failed");
+                Action::PlanApplyFailed { request, error }
+            }
+        },
+    }
+}
+
+/// Hands effects to their executors. Source effects are queued to the task owning the source,
+/// so loads and applies never overlap; plans run concurrently.
+pub struct Runtime {
+    source_jobs: UnboundedSender<Effect>,
+    actions: UnboundedSender<Action>,
+}
+
+impl Runtime {
+    pub fn spawn(mut source: Box<dyn WorldSource>, actions: UnboundedSender<Action>) -> Self {
+        let (tx, mut rx) = unbounded_channel::<Effect>();
+        let out = actions.clone();
+        tokio::spawn(async move {
+            while let Some(effect) = rx.recv().await {
+                let span = tracing::info_span!("effect", kind = effect_name(&effect));
+                let answer = execute(source.as_mut(), effect).instrument(span).await;
+                if out.send(answer).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            source_jobs: tx,
+            actions,
+        }
+    }
+
+    pub fn run(&self, effect: Effect) {
+        tracing::debug!(kind = effect_name(&effect), "effect");
+        match effect {
+            Effect::ComputePlan {
+                request,
+                world,
+                edit,
+            } => {
+                let out = self.actions.clone();
+                tokio::spawn(async move {
+                    let _ = out.send(compute_plan(request, world, edit).await);
+                });
+            }
+            other => {
+                let _ = self.source_jobs.send(other);
+            }
+        }
+    }
+}
+
+fn effect_name(e: &Effect) -> &'static str {
+    match e {
+        Effect::LoadWorld => "load_world",
+        Effect::ComputePlan { .. } => "compute_plan",
+        Effect::ApplyPlan { .. } => "apply_plan",
+    }
+}
