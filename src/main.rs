@@ -23,19 +23,20 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some(Command::Audit(a)) => lbsg::cli::audit_cmd::run_audit(&cli.source, &a),
         Some(Command::Plan(a)) => lbsg::cli::plan_cmd::run_plan(&cli.source, &a),
         Some(Command::Apply(a)) => lbsg::cli::plan_cmd::run_apply(&cli.source, &a),
         other => {
             let what = match other {
                 None => "the TUI",
-                Some(Command::Audit(_)) => "audit",
                 Some(Command::Graph(_)) => "graph",
                 Some(Command::Snapshot(_)) => "snapshot",
                 Some(
                     Command::Completions { .. }
                     | Command::Man
                     | Command::Plan(_)
-                    | Command::Apply(_),
+                    | Command::Apply(_)
+                    | Command::Audit(_),
                 ) => "this command",
             };
             eprintln!("lbsg: {what} is not built yet in this version; nothing was done.");

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+mod audit;
 mod fake_apiserver;
 mod kube_client;
 mod kube_controller;

@@ -1,0 +1,3 @@
+//! Exports of core results in standard formats.
+
+pub mod sarif;
