@@ -31,6 +31,19 @@ impl<'w> Ctx<'w> {
         }
     }
 
+    /// The cluster side the LBC reads is loaded (Services, Ingresses, bindings). Findings that
+    /// say "X does not exist" or "the LBC wants no such rule" need it: unknown is not empty.
+    pub fn kube_known(&self) -> bool {
+        let k = &self.world.kube;
+        k.services.is_some() && k.target_group_bindings.is_some()
+    }
+
+    /// The AWS side the LBC reconciles is loaded (SGs and load balancers).
+    pub fn aws_known(&self) -> bool {
+        let a = &self.world.aws;
+        a.security_groups.is_some() && a.load_balancers.is_some()
+    }
+
     pub fn config(&self) -> &ControllerConfig {
         &self.desired.config
     }

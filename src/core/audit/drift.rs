@@ -17,8 +17,14 @@ fn rules_text(rules: &[Rule]) -> String {
 
 /// D25: pending rule and SG-list changes on objects the LBC owns.
 pub fn d25_reverted_edits(ctx: &Ctx<'_>) -> Vec<Finding> {
+    if !ctx.kube_known() || !ctx.aws_known() {
+        return Vec::new(); // drift against an unknown side is not an edit
+    }
     let mut by_resource: BTreeMap<String, Finding> = BTreeMap::new();
     for c in &ctx.drift.changes {
+        if c.kind.subject().starts_with("$new:") {
+            continue; // an SG the LBC has yet to create: nothing was edited
+        }
         let (line, severity, object) = match &c.kind {
             ChangeKind::AuthorizeIngress { sg, rules } if c.stack.is_some() => (
                 format!(

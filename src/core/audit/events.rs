@@ -113,7 +113,7 @@ pub fn fold_events(ctx: &Ctx<'_>, findings: &mut Vec<Finding>) {
                 .objects([e.involved.to_string()])
                 .evidence(evidence)
                 .evidence(
-                    "lbsg could not reproduce this from the loaded world (the controller saw state the snapshot lacks, or the event is stale)",
+                    "lbsg could not check this from the loaded world (part of it is not loaded, or the event is stale)",
                 ),
         );
     }

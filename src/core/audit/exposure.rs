@@ -295,10 +295,9 @@ pub fn d24_restricted_range(ctx: &Ctx<'_>) -> Vec<Finding> {
             if to <= from {
                 continue;
             }
-            let need = needed
-                .get(&(sg.id.clone(), src.clone(), r.protocol.clone()))
-                .cloned()
-                .unwrap_or_default();
+            let Some(need) = needed.get(&(sg.id.clone(), src.clone(), r.protocol.clone())) else {
+                continue; // no binding known for it (cluster side unknown, or bindings failed)
+            };
             let inside: Vec<i32> = need
                 .iter()
                 .copied()
@@ -324,6 +323,12 @@ pub fn d24_restricted_range(ctx: &Ctx<'_>) -> Vec<Finding> {
                     width - inside.len(),
                     lbs.len()
                 ));
+            if !ctx.desired.targets.complete {
+                f.evidence.push(
+                    "some bindings could not be computed: the ports they need are not counted above"
+                        .into(),
+                );
+            }
             if ctx.config().disable_restricted_sg_rules {
                 f.evidence.push(
                     "the controller runs with --disable-restricted-sg-rules=true: the LBC opens every port".into(),

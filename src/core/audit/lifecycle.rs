@@ -124,7 +124,12 @@ pub fn d27_leftover_sgs(ctx: &Ctx<'_>) -> Vec<Finding> {
             let Some((stack, tag)) = tagged_stack(sg) else {
                 continue;
             };
-            if live.contains(&stack) {
+            let kind_loaded = if stack.starts_with("service/") {
+                ctx.world.kube.services.is_some()
+            } else {
+                ctx.world.kube.ingresses.is_some()
+            };
+            if live.contains(&stack) || !kind_loaded {
                 continue;
             }
             let mut f = Finding::new("D27", Severity::Low, sg.id.clone()).evidence(format!(
@@ -265,7 +270,11 @@ pub fn d29_feature_gate_flipped(ctx: &Ctx<'_>) -> Vec<Finding> {
 /// X06: SGs tagged for the cluster that nothing uses (only when ENIs and LBs are loaded).
 pub fn x06_unused_cluster_sgs(ctx: &Ctx<'_>) -> Vec<Finding> {
     let w = ctx.world;
-    if ctx.cluster.is_empty() || w.aws.enis.is_none() || w.aws.load_balancers.is_none() {
+    if ctx.cluster.is_empty()
+        || w.aws.enis.is_none()
+        || w.aws.load_balancers.is_none()
+        || !ctx.kube_known()
+    {
         return Vec::new();
     }
     let tag = format!("kubernetes.io/cluster/{}", ctx.cluster);

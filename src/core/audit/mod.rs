@@ -275,6 +275,12 @@ pub fn audit(world: &World) -> Audit {
     events::fold_events(&ctx, &mut findings);
     let findings = finish(findings);
     let mut notes = ctx.desired.unknowns.clone();
+    if !ctx.kube_known() {
+        notes.push("the cluster side (Services, TargetGroupBindings) is not loaded: checks that need it were skipped".into());
+    }
+    if !ctx.aws_known() {
+        notes.push("the AWS side (security groups, load balancers) is not loaded: checks that need it were skipped".into());
+    }
     notes.extend(ctx.facts.notes.iter().cloned());
     notes.sort();
     notes.dedup();
@@ -356,6 +362,42 @@ mod tests {
         assert_eq!(out[0].severity, Severity::High);
         assert_eq!(out[0].objects, vec!["eni-1".to_string()]);
         assert_eq!(out[0].evidence, vec!["D04".to_string()]);
+    }
+
+    /// A side that was not loaded is unknown, not empty: nothing is "gone" or "to revoke".
+    #[test]
+    fn unknown_sides_are_not_empty() {
+        use super::testworld::*;
+        let leftover = sg(
+            "sg-gone",
+            &[
+                ("elbv2.k8s.aws/cluster", "c"),
+                ("service.k8s.aws/resource", "ManagedLBSecurityGroup"),
+                ("service.k8s.aws/stack", "retired/gone"),
+            ],
+            vec![],
+        );
+        let mut w = world();
+        add_sg(&mut w, leftover.clone());
+        assert_eq!(with_id(&audit(&w), "D27").len(), 1);
+        w.kube = crate::world::KubeSide::default();
+        let a = audit(&w);
+        assert!(a.findings.is_empty(), "{:#?}", a.findings);
+        assert!(
+            a.notes.iter().any(|n| n.contains("cluster side")),
+            "{:?}",
+            a.notes
+        );
+
+        let mut w = world();
+        w.aws = crate::world::AwsSide::default();
+        let a = audit(&w);
+        assert!(a.findings.is_empty(), "{:#?}", a.findings);
+        assert!(
+            a.notes.iter().any(|n| n.contains("AWS side")),
+            "{:?}",
+            a.notes
+        );
     }
 
     #[test]

@@ -79,12 +79,13 @@ pub fn d11_frontend_rule_quota(ctx: &Ctx<'_>) -> Vec<Finding> {
             .iter()
             .filter_map(|r| r.from_port)
             .collect();
+        let what = match sg.strip_prefix("$new:") {
+            Some(name) => format!("the managed SG {name} (not created yet) would hold"),
+            None => format!("managed SG {} holds", ctx.sg_label(&sg)),
+        };
         let mut f = Finding::new("D11", sev, s.id.to_string())
             .objects([sg.clone()])
-            .evidence(family_text(
-                &format!("managed SG {} holds", ctx.sg_label(&sg)),
-                &fams,
-            ));
+            .evidence(family_text(&what, &fams));
         let per_port = v4.max(v6) / ports.len().max(1);
         if ports.len() == 1 && per_port > 0 {
             f.evidence.push(format!(
