@@ -65,11 +65,15 @@ pub fn d25_reverted_edits(ctx: &Ctx<'_>) -> Vec<Finding> {
             ChangeKind::SetSecurityGroups {
                 load_balancer,
                 security_groups,
-                ..
+                private_link,
             } => (
                 format!(
-                    "the load balancer's SGs differ from the model: the LBC sets [{}]",
-                    security_groups.join(", ")
+                    "the load balancer's SGs differ from the model: the LBC sets [{}]{}",
+                    security_groups.join(", "),
+                    private_link
+                        .as_ref()
+                        .map(|p| format!(" with PrivateLink inbound-rule enforcement {p}"))
+                        .unwrap_or_default()
                 ),
                 Severity::Medium,
                 load_balancer.clone(),
