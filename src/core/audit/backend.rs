@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::facts::{LbFacts, TargetFacts, TgFacts, covers};
+use super::facts::{LbFacts, TargetFacts, TargetsFrom, TgFacts, covers};
 use super::{Ctx, Finding, Remedy, Severity};
 use crate::core::desired::StackState;
 use crate::core::lbc::model::Frontend;
@@ -35,8 +35,8 @@ fn custom_sg_member<'s>(ctx: &Ctx<'_>, s: &'s StackState) -> Option<&'s Resource
         .or_else(|| s.resources.first())
 }
 
-/// `2 of 2 targets unhealthy (Target.FailedHealthChecks)`-style summary of blocked targets.
-fn health_summary(blocked: &[&TargetFacts], total: usize) -> String {
+/// `2 of 2 targets blocked (…); target health: …` for the blocked targets of one TG.
+fn health_summary(tg: &TgFacts, blocked: &[&TargetFacts], total: usize) -> String {
     let mut reasons: Vec<String> = blocked
         .iter()
         .filter_map(|t| match (&t.state, &t.reason) {
@@ -55,6 +55,9 @@ fn health_summary(blocked: &[&TargetFacts], total: usize) -> String {
     );
     if !reasons.is_empty() {
         s.push_str(&format!("; target health: {}", reasons.join("; ")));
+    }
+    if tg.targets_from == TargetsFrom::Endpoints {
+        s.push_str(" (target health not loaded: targets are the binding's endpoints)");
     }
     s
 }
@@ -132,7 +135,7 @@ pub fn d07_custom_frontend_unmanaged(ctx: &Ctx<'_>) -> Vec<Finding> {
                 senders.join(" or "),
                 ports_text(tg, targets[0])
             ));
-            f.evidence.push(health_summary(targets, *total));
+            f.evidence.push(health_summary(tg, targets, *total));
         }
         f = f.remedy(d07_remedy(ctx, s, &blocked, lb));
         out.push(f);
@@ -286,7 +289,7 @@ pub fn d10_health_check_port_blocked(ctx: &Ctx<'_>) -> Vec<Finding> {
                     t0.sgs.join(" + "),
                     ports_text(tg, t0)
                 ))
-                .evidence(health_summary(&targets, total));
+                .evidence(health_summary(tg, &targets, total));
             let sources: Vec<Source> = if lb.sg_less() {
                 lb.subnet_cidrs
                     .iter()

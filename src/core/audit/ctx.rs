@@ -1,13 +1,15 @@
 //! What every check reads: the world, the LBC's desired state, the drift plan and the exposure
 //! facts, computed once per audit, plus small lookups.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::facts::Facts;
+use super::facts::{Facts, TgFacts};
 use crate::core::desired::{Desired, StackState, desired};
 use crate::core::lbc::model::StackModel;
 use crate::core::plan::{Plan, ResourceRef};
-use crate::world::{ControllerConfig, Event, LoadBalancer, ObjKey, SecurityGroup, Service, World};
+use crate::world::{
+    ControllerConfig, Event, LoadBalancer, ObjKey, SecurityGroup, Service, Source, World,
+};
 
 pub struct Ctx<'w> {
     pub world: &'w World,
@@ -15,6 +17,7 @@ pub struct Ctx<'w> {
     pub drift: Plan,
     pub facts: Facts,
     pub cluster: String,
+    users: BTreeMap<String, SgUsers>,
 }
 
 impl<'w> Ctx<'w> {
@@ -24,6 +27,7 @@ impl<'w> Ctx<'w> {
         let facts = Facts::new(world, &desired);
         Self {
             world,
+            users: sg_users_index(world),
             cluster: desired.cluster.clone(),
             desired,
             drift,
@@ -179,37 +183,73 @@ impl<'w> Ctx<'w> {
             .map(|t| t.meta.key())
     }
 
+    /// The distinct (SGs, traffic port, health-check port) of a stack's target group: from its
+    /// targets when known, else from the SGs the LBC writes this stack's target rules to.
+    pub fn target_sets(&self, s: &StackState, tg: &TgFacts) -> Vec<(Vec<String>, i32, i32)> {
+        let mut out = BTreeSet::new();
+        if let Some(targets) = &tg.targets {
+            for t in targets {
+                if let Some(p) = t.port.or(tg.port) {
+                    out.insert((t.sgs.clone(), p, tg.health_port.unwrap_or(p)));
+                }
+            }
+        } else if let Some(p) = tg.port {
+            let prefix = format!("{} ", s.id);
+            for o in self
+                .desired
+                .targets
+                .tgbs
+                .iter()
+                .filter(|o| o.key.starts_with(&prefix))
+            {
+                for sg in o.result.iter().flat_map(|m| m.keys()) {
+                    out.insert((vec![sg.clone()], p, tg.health_port.unwrap_or(p)));
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
     /// Who uses an SG: load balancers (names), loaded ENIs and SGs whose rules reference it.
     pub fn sg_users(&self, id: &str) -> SgUsers {
-        let mut u = SgUsers::default();
-        for lb in self
-            .world
-            .aws
-            .load_balancers
-            .iter()
-            .flat_map(|m| m.values())
-        {
-            if lb.security_groups.iter().any(|s| s == id) {
-                u.load_balancers.push(lb.name.clone());
-            }
-        }
-        for eni in self.world.aws.enis.iter().flat_map(|m| m.values()) {
-            if eni.groups.iter().any(|s| s == id) {
-                u.enis.push(eni.id.clone());
-            }
-        }
-        for sg in self.sgs().filter(|s| s.id != id) {
-            let refs = sg
-                .ingress
-                .iter()
-                .chain(&sg.egress)
-                .any(|r| r.rule.source == crate::world::Source::Group(id.to_string()));
-            if refs {
-                u.referenced_by.push(sg.id.clone());
-            }
-        }
-        u
+        self.users.get(id).cloned().unwrap_or_default()
     }
+}
+
+/// Every SG's users, in one pass over LBs, ENIs and rules (the checks ask per SG).
+fn sg_users_index(world: &World) -> BTreeMap<String, SgUsers> {
+    let mut out: BTreeMap<String, SgUsers> = BTreeMap::new();
+    for lb in world.aws.load_balancers.iter().flat_map(|m| m.values()) {
+        for sg in &lb.security_groups {
+            out.entry(sg.clone())
+                .or_default()
+                .load_balancers
+                .push(lb.name.clone());
+        }
+    }
+    for eni in world.aws.enis.iter().flat_map(|m| m.values()) {
+        for sg in &eni.groups {
+            out.entry(sg.clone()).or_default().enis.push(eni.id.clone());
+        }
+    }
+    for sg in world.aws.security_groups.iter().flat_map(|m| m.values()) {
+        let referenced: BTreeSet<&str> = sg
+            .ingress
+            .iter()
+            .chain(&sg.egress)
+            .filter_map(|r| match &r.rule.source {
+                Source::Group(g) if *g != sg.id => Some(g.as_str()),
+                _ => None,
+            })
+            .collect();
+        for g in referenced {
+            out.entry(g.to_string())
+                .or_default()
+                .referenced_by
+                .push(sg.id.clone());
+        }
+    }
+    out
 }
 
 /// What uses a security group.

@@ -168,12 +168,10 @@ pub fn d22_shared_node_sg_leak(ctx: &Ctx<'_>) -> Vec<Finding> {
         let mut leaks: BTreeSet<String> = BTreeSet::new();
         let mut sgs: BTreeSet<String> = BTreeSet::new();
         for tg in lb.target_groups.values().filter(|tg| tg.preserve_client_ip) {
-            for t in tg.targets.iter().flatten() {
-                let Some(port) = t.port.or(tg.port) else {
-                    continue;
-                };
+            for (target_sgs, port, _) in ctx.target_sets(s, tg) {
                 for proto in &tg.protos {
-                    let Ok(rules) = client_rules(ctx.world, &t.sgs, proto, port, &lb.subnet_cidrs)
+                    let Ok(rules) =
+                        client_rules(ctx.world, &target_sgs, proto, port, &lb.subnet_cidrs)
                     else {
                         continue;
                     };
@@ -224,12 +222,9 @@ pub fn d23_legacy_health_subnets(ctx: &Ctx<'_>) -> Vec<Finding> {
     for (s, lb) in legacy(ctx) {
         let mut hits: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for tg in lb.target_groups.values() {
-            for t in tg.targets.iter().flatten() {
-                let ports: BTreeSet<i32> = [t.port.or(tg.port), tg.health_port_of(t)]
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                for sg in t.sgs.iter().filter_map(|id| ctx.sg(id)) {
+            for (target_sgs, port, health) in ctx.target_sets(s, tg) {
+                let ports = [port, health];
+                for sg in target_sgs.iter().filter_map(|id| ctx.sg(id)) {
                     for r in sg.ingress.iter().map(|r| &r.rule) {
                         let from_subnet = lb.subnet_cidrs.iter().any(|c| c == r.source.value());
                         if from_subnet && ports.iter().any(|p| covers(r, "tcp", *p)) {
@@ -308,15 +303,20 @@ pub fn d24_restricted_range(ctx: &Ctx<'_>) -> Vec<Finding> {
                 continue;
             }
             let lbs = ctx.sg_users(src).load_balancers;
+            let used: Vec<String> = inside.iter().map(ToString::to_string).collect();
+            let used = if used.len() > 12 {
+                format!("{}, … ({} in all)", used[..12].join(", "), used.len())
+            } else {
+                used.join(", ")
+            };
             let mut f = Finding::new("D24", Severity::Low, sg.id.clone())
                 .objects([sg.id.clone(), src.clone()])
                 .evidence(format!(
-                    "{} holds the LBC's rule {} from {}: {width} ports for {} port(s) the bindings use ({})",
+                    "{} holds the LBC's rule {} from {}: {width} ports for {} port(s) the bindings use ({used})",
                     ctx.sg_label(&sg.id),
                     r.ports_text(),
                     src,
                     inside.len(),
-                    inside.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
                 ))
                 .evidence(format!(
                     "the other {} ports are open to every load balancer carrying {src} ({} today)",
@@ -416,6 +416,10 @@ mod tests {
         let f = findings(&w, "D23");
         assert_eq!(f.len(), 1, "{:#?}", crate::core::audit::audit(&w).findings);
         assert!(f[0].evidence[0].contains("10.0.0.0/24"));
+        // without target health the SGs the LBC writes the legacy rules to stand in
+        let mut w = w;
+        w.aws.target_health = Some(Default::default());
+        assert_eq!(findings(&w, "D23").len(), 1);
         assert!(findings(&world(), "D23").is_empty());
     }
 

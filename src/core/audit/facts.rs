@@ -13,6 +13,7 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::core::desired::Desired;
+use crate::core::lbc::target::{TargetEndpoints, TgbSpec, resolve_endpoint_enis};
 use crate::world::{LoadBalancer, NetworkInterface, Rule, SecurityGroup, Source, World};
 
 /// Whether the targets' SGs let the load balancer's traffic through.
@@ -62,8 +63,19 @@ pub struct TgFacts {
     pub health_port: Option<i32>,
     /// Client IP preservation as AWS defaults it (TG attributes are not in a World).
     pub preserve_client_ip: bool,
-    /// `None` when target health was not loaded for this TG.
+    /// `None` when neither target health nor the binding's endpoints are known.
     pub targets: Option<Vec<TargetFacts>>,
+    pub targets_from: TargetsFrom,
+}
+
+/// Where a TG's targets come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetsFrom {
+    /// DescribeTargetHealth: the registered targets, with their health.
+    TargetHealth,
+    /// Target health not loaded: the ENIs of the TargetGroupBinding's endpoints.
+    Endpoints,
+    NotLoaded,
 }
 
 impl TgFacts {
@@ -177,6 +189,15 @@ pub fn is_world(source: &Source) -> bool {
         }
         _ => false,
     }
+}
+
+/// A load balancer's own network interface (NLB/GWLB interface type, or the `ELB app/…` /
+/// `ELB net/…` description AWS gives them). Its SGs are the LB's, not a workload's.
+pub fn is_lb_eni(eni: &NetworkInterface) -> bool {
+    matches!(
+        eni.interface_type.as_deref(),
+        Some("network_load_balancer" | "gateway_load_balancer")
+    ) || eni.description.starts_with("ELB ")
 }
 
 /// `sg-…: tcp 80 from …` for evidence.
@@ -446,6 +467,75 @@ fn lb_facts(
     f
 }
 
+/// One target before its SGs are judged: from target health, or from the binding's endpoints.
+struct Registered {
+    id: String,
+    port: Option<i32>,
+    eni: Option<String>,
+    sgs: Result<Vec<String>, String>,
+    state: Option<String>,
+    reason: Option<String>,
+}
+
+/// The targets of a TG: its registered targets when target health is loaded; else, for a
+/// binding the LBC manages no rules for (the D07 case), the ENIs its endpoints sit on (what the
+/// LBC would register); else unknown. Bindings with networking are left unknown: the LBC opens
+/// their targets itself (drift shows when it has not), and resolving every binding's endpoints a
+/// second time would double the cost of the desired state on large clusters.
+fn registered(
+    world: &World,
+    tg: &crate::world::TargetGroup,
+    ips: &BTreeMap<IpAddr, &NetworkInterface>,
+) -> Option<(Vec<Registered>, TargetsFrom)> {
+    if let Some(health) = world
+        .aws
+        .target_health
+        .as_ref()
+        .and_then(|m| m.get(&tg.arn))
+    {
+        let out = health
+            .iter()
+            .map(|h| {
+                let (eni, sgs) = target_sgs(world, &h.id, ips);
+                Registered {
+                    id: h.id.clone(),
+                    port: h.port.or(tg.port),
+                    eni,
+                    sgs,
+                    state: Some(h.state.clone()),
+                    reason: h.reason.clone(),
+                }
+            })
+            .collect();
+        return Some((out, TargetsFrom::TargetHealth));
+    }
+    let tgb = world
+        .kube
+        .target_group_bindings
+        .iter()
+        .flat_map(|m| m.values())
+        .find(|t| t.target_group_arn == tg.arn && t.networking.is_none())?;
+    let mut spec = TgbSpec::from_object(tgb);
+    if spec.target_type.is_empty() {
+        spec.target_type = tg.target_type.clone();
+    }
+    let TargetEndpoints::Enis(enis) = resolve_endpoint_enis(world, &spec).ok()? else {
+        return None;
+    };
+    let out = enis
+        .into_iter()
+        .map(|e| Registered {
+            id: e.target.to_string(),
+            port: tg.port,
+            eni: Some(e.eni_id),
+            sgs: Ok(e.security_groups),
+            state: None,
+            reason: None,
+        })
+        .collect();
+    Some((out, TargetsFrom::Endpoints))
+}
+
 fn tg_facts(
     world: &World,
     lb: &LoadBalancer,
@@ -463,43 +553,55 @@ fn tg_facts(
         groups: &lb.security_groups,
         subnets,
     };
-    let targets = world
-        .aws
-        .target_health
-        .as_ref()
-        .and_then(|m| m.get(&tg.arn))
-        .map(|health| {
-            health
-                .iter()
-                .map(|h| {
-                    let port = h.port.or(tg.port);
-                    let (eni, sgs) = target_sgs(world, &h.id, ips);
+    let clients = lb.security_groups.is_empty() && preserve;
+    // Targets sharing SGs and ports share the answer: a TG of 500 nodes behind one node SG is
+    // judged once per port, not 500 times.
+    let mut memo: BTreeMap<(Vec<String>, &str, i32, bool), Admit> = BTreeMap::new();
+    let mut check = |sgs: &[String], proto: &'static str, port: i32, clients: bool| {
+        memo.entry((sgs.to_vec(), proto, port, clients))
+            .or_insert_with(|| {
+                if clients {
+                    client_admits(world, sgs, proto, port, subnets)
+                } else {
+                    admits(world, sgs, proto, port, &sender)
+                }
+            })
+            .clone()
+    };
+    let (targets, from) = match registered(world, tg, ips) {
+        Some((regs, from)) => {
+            let facts = regs
+                .into_iter()
+                .map(|r| {
                     // Traffic: clients on an SG-less NLB preserving client IPs, else the LB.
                     // Health checks always come from the LB, over TCP.
-                    let check = |proto: &str, p: Option<i32>, clients: bool| match (&sgs, p) {
-                        (Err(why), _) => Admit::Unknown(why.clone()),
-                        (_, None) => Admit::Unknown(format!("no port known for {}", h.id)),
-                        (Ok(sgs), Some(p)) if clients => {
-                            client_admits(world, sgs, proto, p, subnets)
+                    let (traffic, health) = match (&r.sgs, r.port) {
+                        (Err(why), _) => (Admit::Unknown(why.clone()), Admit::Unknown(why.clone())),
+                        (_, None) => {
+                            let why = format!("no port known for {}", r.id);
+                            (Admit::Unknown(why.clone()), Admit::Unknown(why))
                         }
-                        (Ok(sgs), Some(p)) => admits(world, sgs, proto, p, &sender),
+                        (Ok(sgs), Some(p)) => (
+                            worst(protos.iter().map(|proto| check(sgs, proto, p, clients))),
+                            check(sgs, "tcp", health_port.unwrap_or(p), false),
+                        ),
                     };
-                    let clients = lb.security_groups.is_empty() && preserve;
-                    let traffic = worst(protos.iter().map(|proto| check(proto, port, clients)));
-                    let health = check("tcp", health_port.or(port), false);
                     TargetFacts {
-                        id: h.id.clone(),
-                        port,
-                        eni,
-                        sgs: sgs.unwrap_or_default(),
+                        id: r.id,
+                        port: r.port,
+                        eni: r.eni,
+                        sgs: r.sgs.unwrap_or_default(),
                         traffic,
                         health,
-                        state: Some(h.state.clone()),
-                        reason: h.reason.clone(),
+                        state: r.state,
+                        reason: r.reason,
                     }
                 })
-                .collect()
-        });
+                .collect();
+            (Some(facts), from)
+        }
+        None => (None, TargetsFrom::NotLoaded),
+    };
     TgFacts {
         arn: tg.arn.clone(),
         name: tg.name.clone(),
@@ -509,6 +611,7 @@ fn tg_facts(
         health_port,
         preserve_client_ip: preserve,
         targets,
+        targets_from: from,
     }
 }
 

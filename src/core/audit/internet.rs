@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::facts::{covers, is_world};
+use super::facts::{covers, is_lb_eni, is_world};
 use super::{Ctx, Finding, Remedy, Severity};
 use crate::core::lbc::target::is_lbc_managed;
 use crate::core::plan::Edit;
@@ -53,7 +53,15 @@ fn attachments(ctx: &Ctx<'_>) -> BTreeMap<String, Attachments> {
             }
         }
     }
-    for eni in ctx.world.aws.enis.iter().flat_map(|m| m.values()) {
+    // The LBs' own ENIs carry the LBs' SGs: those are judged as LB SGs above.
+    for eni in ctx
+        .world
+        .aws
+        .enis
+        .iter()
+        .flat_map(|m| m.values())
+        .filter(|e| !is_lb_eni(e))
+    {
         for sg in &eni.groups {
             out.entry(sg.clone()).or_default().enis.push(eni.id.clone());
         }
@@ -185,12 +193,22 @@ pub fn x02_beyond_web_ports(ctx: &Ctx<'_>) -> Vec<Finding> {
             let (Some(from), Some(to)) = (r.from_port, r.to_port) else {
                 continue;
             };
-            let explained = |p: i32| {
-                AUTHORIZED.contains(&p)
-                    || (proto == "tcp" && EC2_19_PORTS.contains(&p))
-                    || (a.enis.is_empty() && a.listener_ports.contains(&(proto, p)))
-            };
-            let unexplained = (from..=to).filter(|p| !explained(*p)).count();
+            // Ports the range may hold without being "beyond 80/443"; count the rest by
+            // arithmetic (a 0-65535 rule is one subtraction, not 65,536 tests).
+            let mut explained: BTreeSet<i32> = AUTHORIZED.iter().copied().collect();
+            if proto == "tcp" {
+                explained.extend(EC2_19_PORTS);
+            }
+            if a.enis.is_empty() {
+                explained.extend(
+                    a.listener_ports
+                        .iter()
+                        .filter(|(p, _)| *p == proto)
+                        .map(|(_, n)| *n),
+                );
+            }
+            let width = (to - from + 1).max(0) as usize;
+            let unexplained = width - explained.range(from..=to).count();
             if unexplained == 0 {
                 continue;
             }
@@ -442,6 +460,44 @@ mod tests {
         assert!(crate::core::plan::plan(&w, &edit).is_ok());
         sg_mut(&mut w, "sg-custom").ingress[0].rule = tcp(443, "10.0.0.0/16");
         assert!(findings(&w, "X03").is_empty());
+    }
+
+    #[test]
+    fn an_lb_eni_carries_the_lb_sgs_not_a_workloads() {
+        let mut w = world();
+        add_sg(
+            &mut w,
+            sg(
+                "sg-custom",
+                &[],
+                vec![tcp(443, "0.0.0.0/0"), tcp(8443, "0.0.0.0/0")],
+            ),
+        );
+        lb_mut(&mut w).security_groups.push("sg-custom".into());
+        w.aws.listeners.as_mut().unwrap().insert(
+            "l-2".into(),
+            crate::world::Listener {
+                arn: "l-2".into(),
+                load_balancer_arn: LB.into(),
+                port: 8443,
+                protocol: "TLS".into(),
+                target_group_arns: vec![TG.into()],
+            },
+        );
+        let lb_eni = crate::world::NetworkInterface {
+            id: "eni-lb".into(),
+            description: "ELB net/k8s-default-web/1".into(),
+            interface_type: Some("network_load_balancer".into()),
+            groups: vec!["sg-web".into(), "sg-backend".into(), "sg-custom".into()],
+            ..Default::default()
+        };
+        w.aws.enis.as_mut().unwrap().insert("eni-lb".into(), lb_eni);
+        assert!(findings(&w, "X02").is_empty(), "{:#?}", findings(&w, "X02"));
+        // the same SGs on a workload's ENI are direct exposure
+        let eni = w.aws.enis.as_mut().unwrap().get_mut("eni-lb").unwrap();
+        eni.interface_type = Some("interface".into());
+        eni.description = "app server".into();
+        assert_eq!(findings(&w, "X02").len(), 1);
     }
 
     #[test]

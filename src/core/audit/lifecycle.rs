@@ -30,18 +30,15 @@ pub fn d01_legacy_nlb(ctx: &Ctx<'_>) -> Vec<Finding> {
             ));
         if let Some(facts) = ctx.facts.lb(&lb.arn) {
             for tg in facts.target_groups.values() {
-                let Some(t) = tg.targets.iter().flatten().next() else {
+                let Some((sgs, port, _)) = ctx.target_sets(s, tg).into_iter().next() else {
                     continue;
                 };
-                let Some(port) = t.port.or(tg.port) else {
-                    continue;
-                };
-                f.objects.extend(t.sgs.iter().cloned());
+                f.objects.extend(sgs.iter().cloned());
                 let clients = tg
                     .protos
                     .iter()
                     .filter_map(|p| {
-                        client_rules(ctx.world, &t.sgs, p, port, &facts.subnet_cidrs).ok()
+                        client_rules(ctx.world, &sgs, p, port, &facts.subnet_cidrs).ok()
                     })
                     .flatten()
                     .map(|(_, r)| r.source.to_string())
@@ -55,12 +52,12 @@ pub fn d01_legacy_nlb(ctx: &Ctx<'_>) -> Vec<Finding> {
                 f.evidence.push(if clients.is_empty() {
                     format!(
                         "filtering happens on the targets' SGs ({}): they admit no client range on {ports}",
-                        t.sgs.join(", ")
+                        sgs.join(", ")
                     )
                 } else {
                     format!(
                         "filtering happens on the targets' SGs ({}): they admit {ports} from {}",
-                        t.sgs.join(", "),
+                        sgs.join(", "),
                         clients.join(", ")
                     )
                 });

@@ -131,6 +131,40 @@ pub fn d02_in_tree_provider(ctx: &Ctx<'_>) -> Vec<Finding> {
     out
 }
 
+/// ALB annotations read on the Ingress only (load balancer, listener and SG settings). The
+/// others (target-type, backend-protocol, healthcheck-*, tags, auth-*, …) may also sit on a
+/// Service used as an Ingress backend, where they override the Ingress's value.
+const INGRESS_ONLY: &[&str] = &[
+    "load-balancer-name",
+    "group.name",
+    "group.order",
+    "ip-address-type",
+    "scheme",
+    "subnets",
+    "security-groups",
+    "manage-backend-security-group-rules",
+    "security-group-prefix-lists",
+    "inbound-cidrs",
+    "listen-ports",
+    "ssl-redirect",
+    "certificate-arn",
+    "ssl-policy",
+    "load-balancer-attributes",
+    "wafv2-acl-arn",
+    "shield-advanced-protection",
+    "customer-owned-ipv4-pool",
+];
+
+/// Whether an annotation on an object of the other kind is ignored by the LBC.
+fn misplaced(key: &str, on_service: bool) -> bool {
+    if on_service {
+        key.strip_prefix(ING_PREFIX)
+            .is_some_and(|s| INGRESS_ONLY.contains(&s))
+    } else {
+        key.starts_with(SVC_PREFIX)
+    }
+}
+
 /// The key of the other kind that means the same thing, for the SG-related annotations.
 fn counterpart(key: &str, to_service: bool) -> Option<String> {
     const PAIRS: &[(&str, &str)] = &[
@@ -161,28 +195,20 @@ fn counterpart(key: &str, to_service: bool) -> Option<String> {
 /// D03: `alb.ingress.kubernetes.io/*` on a Service, `service.beta.kubernetes.io/aws-load-balancer-*`
 /// on an Ingress.
 pub fn d03_misplaced_annotations(ctx: &Ctx<'_>) -> Vec<Finding> {
-    let mut objects: Vec<(ResourceRef, &BTreeMap<String, String>, &str)> = Vec::new();
+    let mut objects: Vec<(ResourceRef, &BTreeMap<String, String>)> = Vec::new();
     for svc in ctx.services() {
-        objects.push((
-            ResourceRef::Service(svc.meta.key()),
-            &svc.meta.annotations,
-            ING_PREFIX,
-        ));
+        objects.push((ResourceRef::Service(svc.meta.key()), &svc.meta.annotations));
     }
     for ing in ctx.world.kube.ingresses.iter().flat_map(|m| m.values()) {
-        objects.push((
-            ResourceRef::Ingress(ing.meta.key()),
-            &ing.meta.annotations,
-            SVC_PREFIX,
-        ));
+        objects.push((ResourceRef::Ingress(ing.meta.key()), &ing.meta.annotations));
     }
     let mut out = Vec::new();
-    for (r, ann, wrong) in objects {
-        let misplaced: Vec<&String> = ann.keys().filter(|k| k.starts_with(wrong)).collect();
+    for (r, ann) in objects {
+        let to_service = matches!(r, ResourceRef::Service(_));
+        let misplaced: Vec<&String> = ann.keys().filter(|k| misplaced(k, to_service)).collect();
         if misplaced.is_empty() {
             continue;
         }
-        let to_service = matches!(r, ResourceRef::Service(_));
         let mut set = BTreeMap::new();
         let mut unset = Vec::new();
         let mut f = Finding::new("D03", Severity::Medium, r.to_string());
@@ -283,5 +309,15 @@ mod tests {
             &vec!["alb.ingress.kubernetes.io/inbound-cidrs".to_string()]
         );
         assert!(crate::core::plan::plan(&w, &edit).is_ok());
+    }
+
+    #[test]
+    fn d03_backend_level_alb_keys_belong_on_services() {
+        let mut w = world();
+        web(&mut w).meta.annotations.insert(
+            "alb.ingress.kubernetes.io/healthcheck-path".into(),
+            "/healthz".into(),
+        );
+        assert!(findings(&w, "D03").is_empty());
     }
 }
