@@ -32,6 +32,18 @@ fn service_of<'w>(ctx: &Ctx<'w>, s: &StackState) -> Option<&'w Service> {
     }
 }
 
+/// Whether a stack's objects set client ranges themselves (spec, annotation or inbound-cidrs).
+fn explicit_ranges(ctx: &Ctx<'_>, s: &StackState) -> bool {
+    s.resources.iter().any(|r| match r {
+        ResourceRef::Service(k) => ctx
+            .service(k)
+            .is_some_and(|svc| !source_ranges(svc).is_empty()),
+        ResourceRef::Ingress(_) => ctx
+            .annotations(r)
+            .is_some_and(|a| a.contains_key(ING_CIDRS)),
+    })
+}
+
 /// D19: an internal LB whose managed SG admits 0.0.0.0/0 or ::/0 on a listener port.
 pub fn d19_internal_open_managed(ctx: &Ctx<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -68,9 +80,11 @@ pub fn d19_internal_open_managed(ctx: &Ctx<'_>) -> Vec<Finding> {
                     .collect::<Vec<_>>()
                     .join(", ")
             ))
-            .evidence(
-                "with no source ranges the LBC opens the listener ports to 0.0.0.0/0 whatever the scheme: anything routed into the VPC (peering, Transit Gateway, VPN, Direct Connect) can connect",
-            );
+            .evidence(if explicit_ranges(ctx, s) {
+                "the source ranges list it explicitly: anything routed into the VPC (peering, Transit Gateway, VPN, Direct Connect) can connect"
+            } else {
+                "with no source ranges the LBC opens the listener ports to 0.0.0.0/0 whatever the scheme: anything routed into the VPC (peering, Transit Gateway, VPN, Direct Connect) can connect"
+            });
         let mut want: Vec<String> = v4.clone();
         if lb.dualstack() {
             want.extend(v6.iter().cloned());
@@ -365,6 +379,11 @@ mod tests {
             plan.errors.is_empty() && plan.changes.len() > 1,
             "{plan:#?}"
         );
+        // 0.0.0.0/0 written by hand is still open, and said so
+        web(&mut w).spec.load_balancer_source_ranges = vec!["0.0.0.0/0".into()];
+        let f = findings(&w, "D19");
+        assert!(f[0].evidence[1].contains("explicitly"), "{f:?}");
+        assert!(f[0].remedy.as_ref().unwrap().edit.is_none());
         // explicit ranges: not open
         web(&mut w).spec.load_balancer_source_ranges = vec!["10.0.0.0/16".into()];
         sg_mut(&mut w, "sg-web").ingress[0].rule = tcp(443, "10.0.0.0/16");
