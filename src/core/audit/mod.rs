@@ -21,6 +21,7 @@ pub mod ownership;
 pub mod quota;
 pub mod resolution;
 pub mod target_sg;
+pub mod targets;
 
 #[cfg(test)]
 pub(crate) mod testworld;
