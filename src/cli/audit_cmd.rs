@@ -41,7 +41,7 @@ pub fn run_audit(src: &SourceArgs, a: &AuditArgs) -> ExitCode {
             let uri = match &origin {
                 WorldOrigin::Demo => "assets/demo/world.yaml".to_string(),
                 WorldOrigin::File(p) => p.display().to_string().replace('\\', "/"),
-                WorldOrigin::Live => format!("cluster/{}", report.cluster),
+                WorldOrigin::Live(_) => format!("cluster/{}", report.cluster),
             };
             pretty(&sarif(&report, &uri, env!("CARGO_PKG_VERSION")))
         }

@@ -70,7 +70,7 @@ fn make_plan(src: &SourceArgs, a: &EditArgs) -> Result<(World, WorldOrigin, Plan
 
 fn print_plan(world: &World, p: &Plan, format: PlanFormat) {
     match format {
-        PlanFormat::Text => print!("{}", render_text(world, p, &[])),
+        PlanFormat::Text => print!("{}", render_text(world, p, &p.exposure.lines())),
         PlanFormat::Json => match serde_json::to_string_pretty(p) {
             Ok(s) => println!("{s}"),
             Err(e) => eprintln!("lbsg: cannot encode the plan: {e}"),
@@ -154,11 +154,37 @@ pub fn run_apply(src: &SourceArgs, a: &ApplyArgs) -> ExitCode {
                 }
             }
         }
-        WorldOrigin::Live => {
-            eprintln!(
-                "lbsg apply: live apply is not built yet in this version; nothing was changed."
-            );
-            ExitCode::from(2)
+        WorldOrigin::Live(live) => {
+            let (rt, live) = &*live;
+            match rt.block_on(super::live_apply::apply_live(
+                live,
+                &world,
+                &p,
+                src.readonly,
+            )) {
+                super::live_apply::LiveOutcome::Applied(msg) => {
+                    eprintln!("Applied: {msg}.");
+                    ExitCode::SUCCESS
+                }
+                super::live_apply::LiveOutcome::Conflict(msg) => {
+                    eprintln!("lbsg apply: {msg}");
+                    // Never retry blindly: re-read, re-plan and show the new plan.
+                    if let Ok((fresh, _)) = source::load(src)
+                        && let Ok(edit) = edit_from_args(&a.edit)
+                        && let Ok(np) = plan(&fresh, &edit)
+                    {
+                        eprintln!(
+                            "Re-planned on the current object; nothing was applied. Review and run again:"
+                        );
+                        print_plan(&fresh, &np, a.edit.format);
+                    }
+                    ExitCode::from(2)
+                }
+                super::live_apply::LiveOutcome::Failed(msg) => {
+                    eprintln!("lbsg apply: {msg}");
+                    ExitCode::from(2)
+                }
+            }
         }
     }
 }

@@ -3,5 +3,7 @@
 pub mod audit;
 pub mod desired;
 pub mod export;
+pub mod graph;
 pub mod lbc;
 pub mod plan;
+pub mod reach;

@@ -6,7 +6,8 @@
 //! `fieldManager` recorded in managedFields, `dryRun=All`, 409 on a stale
 //! `metadata.resourceVersion` in a patch body, 403 for chosen kinds, 410 Gone (as the real
 //! server sends it: an ERROR event on the watch stream) for a compacted resourceVersion, and
-//! watch streams that are dropped mid-flight. Every request is logged.
+//! watch streams that are dropped mid-flight. Every request is logged, and a test can make
+//! "another client" write when a chosen request arrives ([`FakeApiServer::before_request`]).
 
 #![allow(dead_code)]
 
@@ -122,6 +123,8 @@ pub struct Request {
     pub method: Method,
     pub path: String,
     pub query: BTreeMap<String, String>,
+    /// The body, when it is JSON (a patch, a created object); `Null` otherwise.
+    pub body: Value,
 }
 
 impl Request {
@@ -156,8 +159,13 @@ struct Store {
     uid: u64,
 }
 
+/// Run on every request before it is served; objects it returns are written first, as if
+/// another client had written them just before.
+type Hook = Box<dyn FnMut(&Request) -> Vec<Value> + Send>;
+
 struct Inner {
     store: Mutex<Store>,
+    hook: Mutex<Option<Hook>>,
     live: broadcast::Sender<Change>,
     /// Bumped to drop every open watch stream.
     kill: watch::Sender<u64>,
@@ -210,6 +218,7 @@ impl FakeApiServer {
                 log: Vec::new(),
                 uid: 0,
             }),
+            hook: Mutex::new(None),
             live,
             kill,
             held,
@@ -262,6 +271,13 @@ impl FakeApiServer {
         }
     }
 
+    /// Before each request is served, call `hook` with it and write the objects it returns
+    /// (as [`Self::put`] does): another client's edit landing at a chosen moment, e.g. between
+    /// a plan and its apply.
+    pub fn before_request(&self, hook: impl FnMut(&Request) -> Vec<Value> + Send + 'static) {
+        *self.inner.hook.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(hook));
+    }
+
     pub fn requests(&self) -> Vec<Request> {
         self.inner.store().log.clone()
     }
@@ -289,26 +305,7 @@ impl FakeApiServer {
     /// Create or replace an object (`apiVersion`/`kind` pick the resource); emits ADDED or
     /// MODIFIED. Returns the stored object.
     pub fn put(&self, obj: Value) -> Value {
-        let mut s = self.inner.store();
-        let def = s
-            .def_of(&obj)
-            .unwrap_or_else(|| panic!("no resource for {obj}"));
-        let ns = if def.namespaced {
-            obj["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or("default")
-                .to_string()
-        } else {
-            String::new()
-        };
-        let name = obj["metadata"]["name"].as_str().unwrap().to_string();
-        let key = (def.plural, ns.clone(), name);
-        let type_ = if s.objects.contains_key(&key) {
-            "MODIFIED"
-        } else {
-            "ADDED"
-        };
-        s.write(&self.inner, &def, key, obj, type_)
+        put(&self.inner, obj)
     }
 
     /// Delete an object; emits DELETED. Returns whether it existed.
@@ -328,6 +325,30 @@ impl FakeApiServer {
             .get(&(def.plural, namespace.to_string(), name.to_string()))
             .cloned()
     }
+}
+
+/// Create or replace an object (see [`FakeApiServer::put`]).
+fn put(inner: &Inner, obj: Value) -> Value {
+    let mut s = inner.store();
+    let def = s
+        .def_of(&obj)
+        .unwrap_or_else(|| panic!("no resource for {obj}"));
+    let ns = if def.namespaced {
+        obj["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string()
+    } else {
+        String::new()
+    };
+    let name = obj["metadata"]["name"].as_str().unwrap().to_string();
+    let key = (def.plural, ns.clone(), name);
+    let type_ = if s.objects.contains_key(&key) {
+        "MODIFIED"
+    } else {
+        "ADDED"
+    };
+    s.write(inner, &def, key, obj, type_)
 }
 
 impl Store {
@@ -537,11 +558,25 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let query = parse_query(&uri);
-    inner.store().log.push(Request {
+    let request = Request {
         method: method.clone(),
         path: uri.path().to_string(),
         query: query.clone(),
-    });
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    };
+    inner.store().log.push(request.clone());
+    let writes = match inner
+        .hook
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_mut()
+    {
+        Some(hook) => hook(&request),
+        None => Vec::new(),
+    };
+    for obj in writes {
+        put(&inner, obj);
+    }
     if uri.path() == "/version" {
         return json_response(&json!({"major": "1", "minor": "33", "gitVersion": "v1.33.0-fake"}));
     }

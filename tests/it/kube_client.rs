@@ -122,3 +122,74 @@ fn all_namespaces_wins_over_a_namespace() {
     };
     assert_eq!(opts.scope(), Scope::All);
 }
+
+async fn connect_to(url: &str) -> KubeClient {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "config", &two_contexts(url));
+    let opts = ContextOptions {
+        kubeconfig: Some(path),
+        ..ContextOptions::default()
+    };
+    KubeClient::connect(&opts).await.unwrap()
+}
+
+#[tokio::test]
+async fn probe_tells_an_unreachable_server_from_a_working_one() {
+    let fake = FakeApiServer::start().await;
+    connect_to(&fake.url).await.probe().await.unwrap();
+    let paths: Vec<String> = fake.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, vec!["/version"], "one cheap request");
+
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closed = format!("http://{}", l.local_addr().unwrap());
+    drop(l);
+    let err = connect_to(&closed).await.probe().await.unwrap_err();
+    match &err {
+        KubeError::Unreachable {
+            context,
+            url,
+            message,
+        } => {
+            assert_eq!(context, "dev");
+            assert!(url.starts_with(&closed), "{url}");
+            assert!(
+                message.contains("Connection refused"),
+                "the cause: {message}"
+            );
+        }
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+    assert!(
+        err.to_string().contains("cannot reach the API server"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn probe_reports_rejected_credentials_and_accepts_other_answers() {
+    use axum::http::StatusCode;
+    // An API server that answers /version with a fixed status.
+    async fn server(code: StatusCode) -> String {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let body = serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+            "message": "token expired", "reason": "Unauthorized", "code": code.as_u16()})
+        .to_string();
+        let app = axum::Router::new().fallback(move || {
+            let body = body.clone();
+            async move { (code, [("content-type", "application/json")], body) }
+        });
+        tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+        url
+    }
+    let url = server(StatusCode::UNAUTHORIZED).await;
+    let err = connect_to(&url).await.probe().await.unwrap_err();
+    assert!(
+        matches!(&err, KubeError::Unauthorized { message, .. } if message == "token expired"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("log in again"), "{err}");
+    // A server that forbids /version is still there: the watchers will say what they may read.
+    let url = server(StatusCode::FORBIDDEN).await;
+    connect_to(&url).await.probe().await.unwrap();
+}

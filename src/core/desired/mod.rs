@@ -129,38 +129,29 @@ pub fn desired(world: &World) -> Desired {
             resolver: &resolver,
         };
         let model = build_service_model(&ctx, svc);
-        let managed_sgs: Vec<String> =
-            find::stack_managed_sgs(world, &cluster, vpc.as_deref(), &id)
-                .iter()
-                .map(|sg| sg.id.clone())
-                .collect();
-        let managed_sg_id = managed_id(&model, &managed_sgs);
-        stacks.insert(
-            id.clone(),
-            StackState {
-                id,
-                resources: vec![ResourceRef::Service(svc.meta.key())],
-                model,
-                lb: lb.map(|l| l.arn.clone()),
-                managed_sgs,
-                managed_sg_id,
-            },
-        );
+        let resources = vec![ResourceRef::Service(svc.meta.key())];
+        let state = stack_state(world, &cluster, vpc.as_deref(), id, resources, model, lb);
+        stacks.insert(state.id.clone(), state);
     }
 
     if let Some(ings) = world.kube.ingresses.as_ref() {
-        let classes = world.kube.ingress_classes.clone().unwrap_or_default();
-        let params = world.kube.ingress_class_params.clone().unwrap_or_default();
-        let services = world.kube.services.clone().unwrap_or_default();
-        let class_params = member_class_params(&config, ings, &classes, &params);
+        let (no_classes, no_params, no_services) = Default::default();
+        let classes = world.kube.ingress_classes.as_ref().unwrap_or(&no_classes);
+        let params = world
+            .kube
+            .ingress_class_params
+            .as_ref()
+            .unwrap_or(&no_params);
+        let services = world.kube.services.as_ref().unwrap_or(&no_services);
+        let class_params = member_class_params(&config, ings, classes, params);
         let ctx = IngressCtx {
             config: &config,
             backend_sg_id: &backend_id,
-            services: &services,
+            services,
             class_params: &class_params,
             resolver: &resolver,
         };
-        for (group, members) in load_ingress_groups(&config, ings, &classes, &params) {
+        for (group, members) in load_ingress_groups(&config, ings, classes, params) {
             let member_objs: Vec<_> = members.members.iter().filter_map(|k| ings.get(k)).collect();
             if member_objs.is_empty() && members.error.is_none() {
                 continue;
@@ -175,28 +166,14 @@ pub fn desired(world: &World) -> Desired {
                 .flat_map(|i| i.lb_hostnames.clone())
                 .collect();
             let lb = find::stack_lb(world, &cluster, &id, &hostnames);
-            let managed_sgs: Vec<String> =
-                find::stack_managed_sgs(world, &cluster, vpc.as_deref(), &id)
-                    .iter()
-                    .map(|sg| sg.id.clone())
-                    .collect();
-            let managed_sg_id = managed_id(&model, &managed_sgs);
-            stacks.insert(
-                id.clone(),
-                StackState {
-                    id,
-                    resources: members
-                        .members
-                        .iter()
-                        .cloned()
-                        .map(ResourceRef::Ingress)
-                        .collect(),
-                    model,
-                    lb: lb.map(|l| l.arn.clone()),
-                    managed_sgs,
-                    managed_sg_id,
-                },
-            );
+            let resources = members
+                .members
+                .iter()
+                .cloned()
+                .map(ResourceRef::Ingress)
+                .collect();
+            let state = stack_state(world, &cluster, vpc.as_deref(), id, resources, model, lb);
+            stacks.insert(state.id.clone(), state);
         }
     }
 
@@ -232,6 +209,31 @@ pub fn desired(world: &World) -> Desired {
         stacks,
         targets,
         unknowns,
+    }
+}
+
+/// A stack with what the world holds for it: its LB and the managed SGs carrying its tags.
+fn stack_state(
+    world: &World,
+    cluster: &str,
+    vpc: Option<&str>,
+    id: StackId,
+    resources: Vec<ResourceRef>,
+    model: Result<StackModel, String>,
+    lb: Option<&crate::world::LoadBalancer>,
+) -> StackState {
+    let managed_sgs: Vec<String> = find::stack_managed_sgs(world, cluster, vpc, &id)
+        .iter()
+        .map(|sg| sg.id.clone())
+        .collect();
+    let managed_sg_id = managed_id(&model, &managed_sgs);
+    StackState {
+        id,
+        resources,
+        model,
+        lb: lb.map(|l| l.arn.clone()),
+        managed_sgs,
+        managed_sg_id,
     }
 }
 

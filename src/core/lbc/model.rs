@@ -95,3 +95,73 @@ impl std::fmt::Display for StackId {
         }
     }
 }
+
+/// The LB SG decision shared by NLBs and ALBs (lbc-semantics §4): the frontend, the SGs the LB
+/// gets, and the source SG of target rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LbSgDecision {
+    pub frontend: Frontend,
+    /// In the LBC's order; [`MANAGED_SG_TOKEN`] stands for the managed SG. Empty = legacy NLB.
+    pub lb_security_groups: Vec<String>,
+    /// Source SG of target rules; `None` = the LBC writes no target rules.
+    pub rule_source_sg: Option<String>,
+    pub backend_sg_allocated: bool,
+}
+
+impl LbSgDecision {
+    /// No SGs at all (legacy NLB).
+    pub fn none() -> Self {
+        LbSgDecision {
+            frontend: Frontend::None,
+            lb_security_groups: Vec::new(),
+            rule_source_sg: None,
+            backend_sg_allocated: false,
+        }
+    }
+
+    /// A managed SG, plus the backend SG (the rule source) unless the backend SG is disabled,
+    /// in which case the managed SG itself is the source.
+    pub fn managed(sg: ManagedSg, backend_enabled: bool, backend_sg_id: &str) -> Self {
+        let mut lb = vec![MANAGED_SG_TOKEN.to_string()];
+        let source = if backend_enabled {
+            lb.push(backend_sg_id.to_string());
+            backend_sg_id.to_string()
+        } else {
+            MANAGED_SG_TOKEN.to_string()
+        };
+        LbSgDecision {
+            frontend: Frontend::Managed(sg),
+            lb_security_groups: lb,
+            rule_source_sg: Some(source),
+            backend_sg_allocated: backend_enabled,
+        }
+    }
+
+    /// Custom SGs, plus the backend SG as rule source when backend rules are managed;
+    /// `no_backend_error` is the kind-specific LBC message when the backend SG is disabled.
+    pub fn custom(
+        ids: Vec<String>,
+        manage_rules: bool,
+        backend_enabled: bool,
+        backend_sg_id: &str,
+        no_backend_error: &str,
+    ) -> Result<Self, String> {
+        let mut lb = ids.clone();
+        let mut decision = LbSgDecision {
+            frontend: Frontend::Custom(ids),
+            lb_security_groups: Vec::new(),
+            rule_source_sg: None,
+            backend_sg_allocated: false,
+        };
+        if manage_rules {
+            if !backend_enabled {
+                return Err(no_backend_error.to_string());
+            }
+            lb.push(backend_sg_id.to_string());
+            decision.rule_source_sg = Some(backend_sg_id.to_string());
+            decision.backend_sg_allocated = true;
+        }
+        decision.lb_security_groups = lb;
+        Ok(decision)
+    }
+}

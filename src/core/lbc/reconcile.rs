@@ -7,53 +7,15 @@ use std::collections::{BTreeMap, VecDeque};
 use super::aws_error::AwsError;
 use crate::world::{Rule, SgRule};
 
-/// Description label that marks the rules the TGB controller owns on target SGs.
-pub const TGB_LABEL_KEY: &str = "elbv2.k8s.aws/targetGroupBinding";
-pub const TGB_LABEL_VALUE: &str = "shared";
-/// The description the LBC writes on every target-SG rule.
-pub const TGB_SHARED_DESCRIPTION: &str = "elbv2.k8s.aws/targetGroupBinding=shared";
-
-/// Labels the LBC reads from a rule description: every `key=value` pair (no whitespace, `,` or
-/// `=` inside either) that is followed by a comma or the end of the text, scanning left to right.
-pub fn description_labels(description: &str) -> BTreeMap<String, String> {
-    // Go's `\s` is ASCII whitespace without \v.
-    let is_tok = |c: char| !matches!(c, '\t' | '\n' | '\x0c' | '\r' | ' ' | ',' | '=');
-    let chars: Vec<char> = description.chars().collect();
-    let n = chars.len();
-    let run_end = |mut j: usize| {
-        while j < n && is_tok(chars[j]) {
-            j += 1;
-        }
-        j
-    };
-    let mut labels = BTreeMap::new();
-    let mut i = 0;
-    while i < n {
-        // A key is a maximal token run ending at `=`; a value a maximal run ending at `,` or end.
-        let key_end = run_end(i);
-        let matched = (key_end > i && key_end < n && chars[key_end] == '=')
-            .then(|| (key_end + 1, run_end(key_end + 1)))
-            .filter(|&(vs, ve)| ve > vs && (ve == n || chars[ve] == ','));
-        match matched {
-            Some((vs, ve)) => {
-                labels.insert(
-                    chars[i..key_end].iter().collect(),
-                    chars[vs..ve].iter().collect(),
-                );
-                i = if ve == n { n } else { ve + 1 };
-            }
-            None => i += 1,
-        }
-    }
-    labels
-}
+pub use super::target::gc::description_labels;
+pub use super::target::{
+    SHARED_RULE_DESCRIPTION as TGB_SHARED_DESCRIPTION, TGB_LABEL_KEY, TGB_LABEL_VALUE,
+};
 
 /// Whether the TGB controller owns this rule on a target SG (§8.5): its description parses to
 /// labels containing `elbv2.k8s.aws/targetGroupBinding=shared`.
 pub fn is_tgb_shared(rule: &SgRule) -> bool {
-    description_labels(&rule.rule.description)
-        .get(TGB_LABEL_KEY)
-        .is_some_and(|v| v == TGB_LABEL_VALUE)
+    super::target::is_lbc_managed(&rule.rule)
 }
 
 /// Which existing rules a reconcile may revoke.

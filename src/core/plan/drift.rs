@@ -124,6 +124,7 @@ pub fn drift_of(world: &World, d: &Desired) -> Plan {
     }
     let mut plan = b.finish();
     plan.warnings.extend(d.unknowns.iter().cloned());
+    super::risk::refine(world, &mut plan);
     plan
 }
 
@@ -151,7 +152,7 @@ impl Builder {
             edit: None,
             changes: self.changes,
             errors,
-            warnings: Vec::new(),
+            ..Plan::default()
         }
     }
 }

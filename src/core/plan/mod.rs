@@ -7,6 +7,7 @@ pub mod edit;
 pub mod planner;
 pub mod quotas;
 pub mod render;
+pub mod risk;
 
 use std::collections::BTreeMap;
 
@@ -142,6 +143,9 @@ pub struct Plan {
     pub errors: Vec<PlanError>,
     /// Things worth knowing that do not stop the plan (Helm/Argo may revert, pre-existing drift…).
     pub warnings: Vec<String>,
+    /// Who can reach what before and after the plan: sources and ports gained/lost per
+    /// listener, targets newly reachable/blocked.
+    pub exposure: crate::core::reach::ExposureDiff,
 }
 
 impl Plan {

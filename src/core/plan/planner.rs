@@ -56,7 +56,7 @@ pub fn plan(world: &World, edit: &Edit) -> Result<Plan, InvalidEdit> {
             .filter(|e| !old_errors.contains(*e))
             .cloned()
             .collect(),
-        warnings: Vec::new(),
+        ..Plan::default()
     };
     let still = after
         .errors
@@ -68,8 +68,10 @@ pub fn plan(world: &World, edit: &Edit) -> Result<Plan, InvalidEdit> {
             "{still} LBC error(s) already present before this edit remain (see `lbsg audit`)"
         ));
     }
+    super::risk::refine(world, &mut plan);
     let result = apply_to_world(world, &plan);
     plan.errors.extend(quota_errors(world, &result, &plan));
+    plan.exposure = crate::core::reach::exposure_diff(world, &result);
     plan.warnings.extend(edit_warnings(world, edit));
     Ok(plan)
 }
@@ -391,11 +393,49 @@ fn edit_warnings(world: &World, edit: &Edit) -> Vec<String> {
     {
         managers.insert("Argo CD".into());
     }
+    out.extend(no_effect_warnings(world, resource, set));
     if !managers.is_empty() {
         out.push(format!(
             "{resource} is managed by {}: change the chart/manifest too, or this edit may be reverted",
             managers.into_iter().collect::<Vec<_>>().join(", ")
         ));
+    }
+    out
+}
+
+/// Edits the LBC will accept but not act on: a Service it does not own, or SGs on an NLB that
+/// was created without any (lbc-semantics §4.1 case 2, §11.1).
+fn no_effect_warnings(
+    world: &World,
+    resource: &ResourceRef,
+    set: &std::collections::BTreeMap<String, String>,
+) -> Vec<String> {
+    let ResourceRef::Service(key) = resource else {
+        return Vec::new();
+    };
+    let Some(svc) = world.kube.services.as_ref().and_then(|m| m.get(key)) else {
+        return Vec::new();
+    };
+    let cfg = world.controller_or_default();
+    let mut out = Vec::new();
+    if !crate::core::lbc::service::is_lbc_service(&cfg, svc) {
+        out.push(format!(
+            "the LBC does not handle {resource} (no loadBalancerClass {} and no aws-load-balancer-type external/nlb-ip): its service.beta.kubernetes.io/aws-load-balancer-* annotations are read by the in-tree cloud provider, if at all",
+            cfg.load_balancer_class
+        ));
+        return out;
+    }
+    let sg_key = format!("{SVC_PREFIX}aws-load-balancer-security-groups");
+    if set.contains_key(&sg_key) {
+        let cluster = world.cluster_name().unwrap_or_default();
+        let stack = crate::core::lbc::model::StackId::Service(key.clone());
+        let lb = crate::core::desired::find::stack_lb(world, cluster, &stack, &svc.lb_hostnames);
+        if let Some(lb) = lb.filter(|lb| lb.is_nlb() && lb.security_groups.is_empty()) {
+            out.push(format!(
+                "{} was created without security groups and can never gain any: {sg_key} takes effect only if the Service is recreated (a new NLB, new DNS name)",
+                lb.name
+            ));
+        }
     }
     out
 }

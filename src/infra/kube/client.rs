@@ -7,6 +7,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config, Resource};
@@ -124,6 +125,22 @@ pub enum KubeError {
     },
     #[error("cannot build a client for context {context:?}: {message}")]
     Client { context: String, message: String },
+    #[error(
+        "cannot reach the API server {url} of context {context:?}: {message}; check the network (VPN, proxy) and the server address in the kubeconfig"
+    )]
+    Unreachable {
+        context: String,
+        url: String,
+        message: String,
+    },
+    #[error(
+        "the API server {url} of context {context:?} rejected the credentials (401 Unauthorized: {message}); log in again or pick another context"
+    )]
+    Unauthorized {
+        context: String,
+        url: String,
+        message: String,
+    },
 }
 
 fn list(v: &[String]) -> String {
@@ -140,6 +157,25 @@ pub fn context_names(kubeconfig: &Kubeconfig) -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+/// How long [`KubeClient::probe`] waits for an answer (a server that accepts connections but
+/// never answers would otherwise hang the first request forever: kube sets no read timeout).
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// An error and its sources, each message once (`a: b: c`): kube's own text for a failed
+/// connection ("client error (Connect)") hides the reason, which is in the sources.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let msg = s.to_string();
+        if !parts.iter().any(|p| p.contains(&msg)) {
+            parts.push(msg);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
 }
 
 /// A client pinned to one context and namespace scope.
@@ -219,6 +255,31 @@ impl KubeClient {
 
     pub fn client(&self) -> Client {
         self.client.clone()
+    }
+
+    /// One cheap request (`GET /version`) before anything else, so an unreachable server or
+    /// rejected credentials end a command with one message, instead of every watcher retrying
+    /// until the snapshot gives up. Any other HTTP answer (even 403) means the server is there.
+    pub async fn probe(&self) -> Result<(), KubeError> {
+        let unreachable = |message: String| KubeError::Unreachable {
+            context: self.context.clone(),
+            url: self.cluster_url.clone(),
+            message,
+        };
+        match tokio::time::timeout(PROBE_TIMEOUT, self.client.apiserver_version()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(kube::Error::Api(s))) if s.code == 401 => Err(KubeError::Unauthorized {
+                context: self.context.clone(),
+                url: self.cluster_url.clone(),
+                message: s.message.clone(),
+            }),
+            Ok(Err(kube::Error::Api(_))) => Ok(()),
+            Ok(Err(e)) => Err(unreachable(error_chain(&e))),
+            Err(_) => Err(unreachable(format!(
+                "no answer within {}s",
+                PROBE_TIMEOUT.as_secs()
+            ))),
+        }
     }
 
     /// The context name, for the header.

@@ -153,8 +153,14 @@ pub fn ingress_class_params(obj: &DynamicObject) -> Result<IngressClassParams, S
         ip_address_type: s.ip_address_type,
         target_type: s.target_type,
         inbound_cidrs: s.inbound_cidrs,
-        prefix_list_ids: s.prefix_lists_ids,
-        prefix_list_ids_legacy: s.prefix_lists_ids_legacy,
+        // The legacy spelling only counts when the new one is empty (the core's rule), so the
+        // two are folded here as the world-file reader does.
+        prefix_list_ids: if s.prefix_lists_ids.is_empty() {
+            s.prefix_lists_ids_legacy
+        } else {
+            s.prefix_lists_ids
+        },
+        prefix_list_ids_legacy: Vec::new(),
         tags: s.tags.into_iter().map(|t| (t.key, t.value)).collect(),
         certificate_arns: s.certificate_arn,
         namespace_selector: s.namespace_selector.is_some_and(|v| !v.is_null()),

@@ -68,7 +68,9 @@ pub(super) type LbcArgs<'a> = Option<(Vec<String>, At<'a>)>;
 pub(super) fn read<'a>(at: &At<'a>) -> Res<(KubeSide, LbcArgs<'a>)> {
     let mut objects = Vec::new();
     let mut listed = BTreeSet::new();
-    if at.is_map() && at.get("kind")?.is_none() {
+    // A List (kubectl's, or lbsg's `items` + `kinds`) unless it is one object with a kind.
+    let is_list = at.is_map() && (at.get("items")?.is_some() || at.get("kind")?.is_none());
+    if is_list {
         at.only_keys(&["apiVersion", "kind", "metadata", "items", "kinds"])?;
         for k in at.list("kinds")? {
             let kind = k.str()?;
@@ -214,9 +216,9 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The LBC's container args from a Deployment. `explicit`: the user said this is the LBC
-/// (`controller.deployment`), so any Deployment is accepted and its first container used when
-/// none is named after the LBC; otherwise only a Deployment running the LBC counts.
+/// The LBC's container args from a Deployment: those of the container named or imaged after the
+/// LBC, else of the first container when the user said this is the LBC (`explicit`,
+/// `controller.deployment`) or the Deployment bears the chart's name. Other Deployments: `None`.
 pub(super) fn deployment_args<'a>(at: &At<'a>, explicit: bool) -> Res<LbcArgs<'a>> {
     if explicit {
         let api = at.req("apiVersion")?;
@@ -250,7 +252,12 @@ pub(super) fn deployment_args<'a>(at: &At<'a>, explicit: bool) -> Res<LbcArgs<'a
             break;
         }
     }
-    if chosen.is_none() && explicit {
+    // A Deployment named like the chart's is the LBC even when its container is renamed.
+    let named_lbc = match at.get("metadata")? {
+        Some(m) => m.opt_str("name")?.as_deref() == Some(LBC_NAME),
+        None => false,
+    };
+    if chosen.is_none() && (explicit || named_lbc) {
         chosen = containers.first().cloned();
     }
     let Some(c) = chosen else {
@@ -267,6 +274,7 @@ fn read_meta(at: &At<'_>, namespaced: bool) -> Res<Meta> {
     let m = at.req("metadata")?;
     let mut meta = Meta {
         name: m.req_str("name")?,
+        // A namespaced object without a namespace (a hand-written manifest) lives in `default`.
         namespace: if namespaced {
             m.opt_str("namespace")?.unwrap_or_else(|| "default".into())
         } else {

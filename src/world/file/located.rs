@@ -95,7 +95,7 @@ pub(crate) fn push_key(path: &str, key: &str) -> String {
 }
 
 /// Upper bound on nodes materialised, so a file of nested aliases cannot exhaust memory.
-const MAX_NODES: usize = 20_000_000;
+const MAX_NODES: usize = 5_000_000;
 
 enum Frame {
     Seq {
@@ -265,6 +265,10 @@ impl Builder {
                 self.place(node, anchor, 1)
             }
             Event::Alias(id) => match self.anchors.get(&id) {
+                // Checked before copying, so a nest of aliases is refused before it is built.
+                Some((_, count)) if self.nodes + count > MAX_NODES => {
+                    Err(self.problem(pos, "document too large (alias expansion)"))
+                }
                 Some((node, count)) => {
                     let (mut node, count) = (node.clone(), *count);
                     node.pos = pos;
@@ -675,6 +679,7 @@ impl Unique {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -731,6 +736,17 @@ mod tests {
             "m[\"service.k8s.aws/stack\"]"
         );
         assert_eq!(push_key("", "aws"), "aws");
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            doc.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let e = parse(&doc).unwrap_err();
+        assert!(e.message.contains("too large"), "{e:?}");
     }
 
     #[test]

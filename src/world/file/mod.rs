@@ -2,14 +2,15 @@
 //! (`--output json`) print, pasted under a small envelope. See `design/world-file.md`.
 //!
 //! Loading is strict about shape (types, ranges, ids, CIDRs on the AWS side) and names the file,
-//! line, column and field path of the first problem; it is lenient about content: unknown fields
-//! and unknown Kubernetes kinds are ignored, and semantic problems (a rule naming an unknown SG)
-//! are loaded as they are, for the audit to report.
+//! line, column and field path of the first problem. It is lenient about content: unknown fields
+//! of Kubernetes objects and AWS responses and unknown Kubernetes kinds are ignored (only lbsg's
+//! own envelope keys are checked, to catch typos such as `DescribeSecurityGroup`), and semantic
+//! problems (a rule naming an unknown SG) are loaded as they are, for the audit to report.
 //!
-//! Two extensions beyond what the tools print, both optional, so that every [`World`] can be
-//! saved and read back: `kubernetes.kinds` lists kinds that were listed in full (a kind with no
-//! object is otherwise unknown), and `aws.ec2.GetManagedPrefixListEntries` holds prefix list
-//! entries keyed by prefix list id. `cluster.account` holds the AWS account when known.
+//! Three optional extensions beyond what the tools print, so that every [`World`] can be saved
+//! and read back: `kubernetes.kinds` lists kinds that were listed in full (without it a kind with
+//! no object is unknown, not empty), `aws.ec2.GetManagedPrefixListEntries` holds prefix list
+//! entries keyed by prefix list id, and `cluster.account` holds the AWS account when known.
 
 mod aws;
 mod kube;

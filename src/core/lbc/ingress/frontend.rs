@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::core::lbc::manage_rules;
-use crate::core::lbc::model::{Frontend, MANAGED_SG_TOKEN, ManagedSg};
+use crate::core::lbc::model::ManagedSg;
 use crate::core::lbc::naming::{GroupId, MANAGED_SG_DESCRIPTION, ingress_sg_name};
 use crate::core::lbc::resolve::SgResolver;
 use crate::world::{ControllerConfig, Rule, Source};
@@ -52,16 +52,7 @@ pub fn managed_sg_rules(
     rules
 }
 
-/// Which SGs the ALB gets and where target rules come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LbSecurityGroups {
-    pub frontend: Frontend,
-    /// In order; [`MANAGED_SG_TOKEN`] stands for the managed SG.
-    pub lb_security_groups: Vec<String>,
-    /// Source SG of the TGB rules; `None` = the LBC writes no target rules.
-    pub rule_source_sg: Option<String>,
-    pub backend_sg_allocated: bool,
-}
+pub use crate::core::lbc::model::LbSgDecision as LbSecurityGroups;
 
 /// Inputs of the ALB SG decision.
 pub struct SgInputs<'a> {
@@ -89,41 +80,23 @@ pub fn lb_security_groups(
             tags: group_tags(members, cfg)?,
             ingress_rules: managed_sg_rules(ports, inputs.ip_address_type),
         };
-        let mut lb = vec![MANAGED_SG_TOKEN.to_string()];
-        let (source, allocated) = if cfg.enable_backend_security_group {
-            lb.push(inputs.backend_sg_id.to_string());
-            (inputs.backend_sg_id.to_string(), true)
-        } else {
-            (MANAGED_SG_TOKEN.to_string(), false)
-        };
-        return Ok(LbSecurityGroups {
-            frontend: Frontend::Managed(managed),
-            lb_security_groups: lb,
-            rule_source_sg: Some(source),
-            backend_sg_allocated: allocated,
-        });
+        return Ok(LbSecurityGroups::managed(
+            managed,
+            cfg.enable_backend_security_group,
+            inputs.backend_sg_id,
+        ));
     }
     // The flag is parsed and the names resolved before the backend-SG check, as in the LBC.
     let anns: Vec<_> = members.iter().map(Member::ann).collect();
     let manage = manage_rules::ingress_flag(&anns, cfg.enable_manage_backend_security_group_rules)?;
     let ids = inputs.resolver.resolve(&tokens)?;
-    let mut lb = ids.clone();
-    let mut out = LbSecurityGroups {
-        frontend: Frontend::Custom(ids),
-        lb_security_groups: Vec::new(),
-        rule_source_sg: None,
-        backend_sg_allocated: false,
-    };
-    if manage {
-        if !cfg.enable_backend_security_group {
-            return Err("backendSG feature is required to manage worker node SG rules when frontendSG manually specified".into());
-        }
-        lb.push(inputs.backend_sg_id.to_string());
-        out.rule_source_sg = Some(inputs.backend_sg_id.to_string());
-        out.backend_sg_allocated = true;
-    }
-    out.lb_security_groups = lb;
-    Ok(out)
+    LbSecurityGroups::custom(
+        ids,
+        manage,
+        cfg.enable_backend_security_group,
+        inputs.backend_sg_id,
+        "backendSG feature is required to manage worker node SG rules when frontendSG manually specified",
+    )
 }
 
 /// SGs of the frontend NLB from `frontend-nlb-security-groups` (resolved); `None` = the NLB
@@ -142,6 +115,7 @@ pub fn frontend_nlb_security_groups(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::lbc::model::{Frontend, MANAGED_SG_TOKEN};
     use crate::world::{Ingress, Meta};
 
     struct Fixed(Result<Vec<String>, String>);

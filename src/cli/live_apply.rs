@@ -1,0 +1,88 @@
+//! Applying a plan to the live world: the annotation patch goes to the API server (dry run
+//! first, carrying the planned resourceVersion), user-owned rule changes go to AWS, and the
+//! LBC's own changes are left to the LBC, which makes them on its next reconcile.
+
+use super::live::Live;
+use crate::core::plan::{ChangeKind, Owner, Plan};
+use crate::infra::aws;
+use crate::infra::kube::{AnnotationPatcher, PatchError, PatchRequest};
+use crate::world::World;
+
+/// What happened, for the exit code and the message.
+pub enum LiveOutcome {
+    Applied(String),
+    /// The object changed since the plan: nothing was written; re-read and re-plan.
+    Conflict(String),
+    Failed(String),
+}
+
+pub async fn apply_live(live: &Live, world: &World, plan: &Plan, readonly: bool) -> LiveOutcome {
+    let mut done = Vec::new();
+    for c in &plan.changes {
+        let Some(req) = PatchRequest::from_change(&c.kind) else {
+            continue;
+        };
+        let Some(kube) = &live.kube else {
+            return LiveOutcome::Failed(
+                "the plan patches an annotation but the cluster side was not loaded (--no-kube)"
+                    .into(),
+            );
+        };
+        let patcher = AnnotationPatcher::new(kube.client(), readonly);
+        match patcher.apply(&req).await {
+            Ok(out) => done.push(format!(
+                "patched {} (resourceVersion {})",
+                out.resource, out.resource_version
+            )),
+            Err(e @ PatchError::Conflict { .. }) => return LiveOutcome::Conflict(e.to_string()),
+            Err(e) => return LiveOutcome::Failed(e.to_string()),
+        }
+    }
+    let user_aws: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.owner == Owner::User && c.kind.is_aws())
+        .cloned()
+        .collect();
+    if !user_aws.is_empty() {
+        let Some(client) = &live.aws else {
+            return LiveOutcome::Failed(
+                "the plan changes security group rules but the AWS side was not loaded (--no-aws)"
+                    .into(),
+            );
+        };
+        let sub = Plan {
+            changes: user_aws,
+            ..Plan::default()
+        };
+        match aws::apply_plan(client, world, &sub, readonly).await {
+            Ok(report) if report.is_complete() => {
+                done.push(format!("{} AWS change(s) applied", report.applied.len()))
+            }
+            Ok(report) => {
+                return LiveOutcome::Failed(format!(
+                    "partially applied: changes {:?} were applied, {:?} failed, {:?} were not attempted{}",
+                    report.applied,
+                    report.failed.as_ref().map(|f| f.0),
+                    report.not_attempted,
+                    report
+                        .failed
+                        .map(|f| format!(": {}", f.1))
+                        .unwrap_or_default()
+                ));
+            }
+            Err(e) => return LiveOutcome::Failed(e.to_string()),
+        }
+    }
+    let by_lbc = plan
+        .changes
+        .iter()
+        .filter(|c| c.owner == Owner::Lbc && !matches!(c.kind, ChangeKind::PatchAnnotations { .. }))
+        .count();
+    if by_lbc > 0 {
+        done.push(format!(
+            "the LBC will now make the {by_lbc} change(s) marked 'by the LBC' on its next reconcile"
+        ));
+    }
+    LiveOutcome::Applied(done.join("; "))
+}

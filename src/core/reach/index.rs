@@ -1,0 +1,291 @@
+//! Lookups over one World, built once so that reachability and the graph never scan lists in a
+//! loop: ENIs by IP (addresses and delegated prefixes), instances' primary ENIs, listeners and
+//! target groups per LB, TGBs per TG, EndpointSlices per Service, LBs by DNS name.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use super::addr::AddrSet;
+use super::admit::PrefixLists;
+use super::owners::{self, Owned};
+use crate::core::plan::ResourceRef;
+use crate::world::{
+    EndpointSlice, Listener, LoadBalancer, NetworkInterface, Node, SecurityGroup, TargetGroup,
+    TargetGroupBinding, World,
+};
+
+/// The tag the LBC puts on the shared backend SG.
+const BACKEND_SG_TAG: (&str, &str) = ("elbv2.k8s.aws/resource", "backend-sg");
+
+pub struct WorldIndex<'w> {
+    pub world: &'w World,
+    pub prefix_lists: PrefixLists,
+    eni_by_ip: HashMap<IpAddr, &'w NetworkInterface>,
+    /// Delegated prefixes, sorted by start: (start, end, ENI).
+    prefixes_v4: Vec<(u32, u32, &'w NetworkInterface)>,
+    prefixes_v6: Vec<(u128, u128, &'w NetworkInterface)>,
+    primary_eni: HashMap<&'w str, &'w NetworkInterface>,
+    listeners_by_lb: HashMap<&'w str, Vec<&'w Listener>>,
+    tgs_by_lb: HashMap<&'w str, Vec<&'w TargetGroup>>,
+    tgbs_by_tg: HashMap<&'w str, Vec<&'w TargetGroupBinding>>,
+    slices_by_service: HashMap<&'w str, HashMap<&'w str, Vec<&'w EndpointSlice>>>,
+    nodes_by_instance: HashMap<&'w str, &'w Node>,
+    /// The shared backend SG(s) of this cluster.
+    pub backend_sgs: BTreeSet<String>,
+    /// Which LBs each Service/Ingress owns, and how that was decided.
+    pub owned: BTreeMap<ResourceRef, Vec<Owned>>,
+    pub owners_of_lb: HashMap<String, Vec<ResourceRef>>,
+}
+
+impl<'w> WorldIndex<'w> {
+    pub fn new(world: &'w World) -> Self {
+        let aws = &world.aws;
+        let mut eni_by_ip = HashMap::new();
+        let mut prefixes_v4 = Vec::new();
+        let mut prefixes_v6 = Vec::new();
+        let mut primary_eni = HashMap::new();
+        for eni in aws.enis.iter().flat_map(|m| m.values()) {
+            for ip in eni.private_ips.iter().chain(&eni.ipv6_addresses) {
+                if let Ok(a) = ip.parse::<IpAddr>() {
+                    eni_by_ip.insert(a, eni);
+                }
+            }
+            for p in eni.ipv4_prefixes.iter().chain(&eni.ipv6_prefixes) {
+                if let Ok(set) = AddrSet::parse_cidr(p) {
+                    prefixes_v4.extend(set.v4.ranges().iter().map(|&(a, b)| (a, b, eni)));
+                    prefixes_v6.extend(set.v6.ranges().iter().map(|&(a, b)| (a, b, eni)));
+                }
+            }
+            if let Some(att) = &eni.attachment
+                && att.device_index == Some(0)
+                && let Some(i) = att.instance_id.as_deref()
+            {
+                primary_eni.insert(i, eni);
+            }
+        }
+        // The instance's own view of its primary ENI wins over the ENI's attachment.
+        if let Some(enis) = &aws.enis {
+            for inst in aws.instances.iter().flat_map(|m| m.values()) {
+                if let Some(eni) = inst.primary_eni().and_then(|id| enis.get(id)) {
+                    primary_eni.insert(inst.id.as_str(), eni);
+                }
+            }
+        }
+        prefixes_v4.sort_by_key(|p| (p.0, p.1));
+        prefixes_v6.sort_by_key(|p| (p.0, p.1));
+
+        let mut listeners_by_lb: HashMap<&str, Vec<&Listener>> = HashMap::new();
+        for l in aws.listeners.iter().flat_map(|m| m.values()) {
+            listeners_by_lb
+                .entry(l.load_balancer_arn.as_str())
+                .or_default()
+                .push(l);
+        }
+        for v in listeners_by_lb.values_mut() {
+            v.sort_by(|a, b| (a.port, &a.protocol, &a.arn).cmp(&(b.port, &b.protocol, &b.arn)));
+        }
+        let mut tgs_by_lb: HashMap<&str, Vec<&TargetGroup>> = HashMap::new();
+        for tg in aws.target_groups.iter().flat_map(|m| m.values()) {
+            for lb in &tg.load_balancer_arns {
+                tgs_by_lb.entry(lb.as_str()).or_default().push(tg);
+            }
+        }
+        let kube = &world.kube;
+        let mut tgbs_by_tg: HashMap<&str, Vec<&TargetGroupBinding>> = HashMap::new();
+        for tgb in kube.target_group_bindings.iter().flat_map(|m| m.values()) {
+            tgbs_by_tg
+                .entry(tgb.target_group_arn.as_str())
+                .or_default()
+                .push(tgb);
+        }
+        let mut slices_by_service: HashMap<&str, HashMap<&str, Vec<&EndpointSlice>>> =
+            HashMap::new();
+        for s in kube.endpoint_slices.iter().flat_map(|m| m.values()) {
+            if let Some(svc) = s.service_name.as_deref() {
+                slices_by_service
+                    .entry(s.meta.namespace.as_str())
+                    .or_default()
+                    .entry(svc)
+                    .or_default()
+                    .push(s);
+            }
+        }
+        let nodes_by_instance = kube
+            .nodes
+            .iter()
+            .flat_map(|m| m.values())
+            .filter_map(|n| n.instance_id().map(|i| (i, n)))
+            .collect();
+
+        let backend_sgs = backend_sgs(world);
+        let owned = owners::resolve(world);
+        let mut owners_of_lb: HashMap<String, Vec<ResourceRef>> = HashMap::new();
+        for (r, lbs) in &owned {
+            for o in lbs {
+                owners_of_lb
+                    .entry(o.load_balancer.clone())
+                    .or_default()
+                    .push(r.clone());
+            }
+        }
+        Self {
+            world,
+            prefix_lists: PrefixLists::new(aws.prefix_lists.as_ref()),
+            eni_by_ip,
+            prefixes_v4,
+            prefixes_v6,
+            primary_eni,
+            listeners_by_lb,
+            tgs_by_lb,
+            tgbs_by_tg,
+            slices_by_service,
+            nodes_by_instance,
+            backend_sgs,
+            owned,
+            owners_of_lb,
+        }
+    }
+
+    pub fn sg(&self, id: &str) -> Option<&'w SecurityGroup> {
+        self.world.aws.security_groups.as_ref()?.get(id)
+    }
+
+    pub fn lb(&self, arn: &str) -> Option<&'w LoadBalancer> {
+        self.world.aws.load_balancers.as_ref()?.get(arn)
+    }
+
+    pub fn eni(&self, id: &str) -> Option<&'w NetworkInterface> {
+        self.world.aws.enis.as_ref()?.get(id)
+    }
+
+    pub fn target_group(&self, arn: &str) -> Option<&'w TargetGroup> {
+        self.world.aws.target_groups.as_ref()?.get(arn)
+    }
+
+    /// The ENI holding `ip`: an exact address first, else a delegated prefix containing it.
+    pub fn eni_by_ip(&self, ip: IpAddr) -> Option<&'w NetworkInterface> {
+        if let Some(e) = self.eni_by_ip.get(&ip) {
+            return Some(e);
+        }
+        match ip {
+            IpAddr::V4(a) => find_range(&self.prefixes_v4, u32::from(a)),
+            IpAddr::V6(a) => find_range(&self.prefixes_v6, u128::from(a)),
+        }
+    }
+
+    /// The instance's primary ENI (device index 0), the one instance targets use.
+    pub fn primary_eni(&self, instance_id: &str) -> Option<&'w NetworkInterface> {
+        self.primary_eni.get(instance_id).copied()
+    }
+
+    /// Listeners of an LB by port; `None` when listeners were not loaded at all.
+    pub fn listeners(&self, lb_arn: &str) -> Option<&[&'w Listener]> {
+        self.world.aws.listeners.as_ref()?;
+        Some(
+            self.listeners_by_lb
+                .get(lb_arn)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+        )
+    }
+
+    /// Target groups that name this LB in their `LoadBalancerArns`.
+    pub fn target_groups_of_lb(&self, lb_arn: &str) -> &[&'w TargetGroup] {
+        self.tgs_by_lb.get(lb_arn).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn tgbs_of_tg(&self, tg_arn: &str) -> &[&'w TargetGroupBinding] {
+        self.tgbs_by_tg
+            .get(tg_arn)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    pub fn endpoint_slices(&self, namespace: &str, service: &str) -> &[&'w EndpointSlice] {
+        self.slices_by_service
+            .get(namespace)
+            .and_then(|m| m.get(service))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    pub fn node_of_instance(&self, instance_id: &str) -> Option<&'w Node> {
+        self.nodes_by_instance.get(instance_id).copied()
+    }
+
+    /// IPv4 or IPv6 CIDRs of the LB's subnets (where its nodes take their addresses); `None`
+    /// when the subnets are not loaded or a subnet is missing.
+    pub fn lb_subnet_addrs(&self, lb: &LoadBalancer, ipv6: bool) -> Option<AddrSet> {
+        let subnets = self.world.aws.subnets.as_ref()?;
+        if lb.subnets.is_empty() {
+            return None;
+        }
+        let mut cidrs: Vec<&str> = Vec::new();
+        for id in &lb.subnets {
+            let s = subnets.get(id)?;
+            if ipv6 {
+                cidrs.extend(s.ipv6_cidrs.iter().map(String::as_str));
+            } else {
+                cidrs.push(&s.cidr);
+            }
+        }
+        let (set, _) = AddrSet::from_cidrs(cidrs);
+        (!set.is_empty()).then_some(set)
+    }
+
+    /// The associated CIDRs of the cluster VPC (or the LB's VPC), per family.
+    pub fn vpc_addrs(&self, vpc_id: Option<&str>, ipv6: bool) -> Option<AddrSet> {
+        let id = vpc_id.or(self.world.vpc_id())?;
+        let vpc = self.world.aws.vpcs.as_ref()?.iter().find(|v| v.id == id)?;
+        let blocks = if ipv6 {
+            &vpc.ipv6_cidr_blocks
+        } else {
+            &vpc.cidr_blocks
+        };
+        let cidrs = blocks
+            .iter()
+            .filter(|b| b.state.as_deref().is_none_or(|s| s == "associated"))
+            .map(|b| b.cidr.as_str());
+        let (set, _) = AddrSet::from_cidrs(cidrs);
+        (!set.is_empty()).then_some(set)
+    }
+
+    /// `sg-x (the backend SG)` or `sg-x`.
+    pub fn sg_label(&self, id: &str) -> String {
+        if self.backend_sgs.contains(id) {
+            format!("{id} (the backend SG)")
+        } else {
+            id.to_string()
+        }
+    }
+}
+
+/// Delegated prefixes never overlap (AWS assigns each once), so only the last range starting at
+/// or before `x` can hold it.
+fn find_range<T: Ord + Copy, V: Copy>(ranges: &[(T, T, V)], x: T) -> Option<V> {
+    let i = ranges.partition_point(|r| r.0 <= x);
+    ranges[..i].last().filter(|r| r.1 >= x).map(|r| r.2)
+}
+
+/// The controller's `--backend-security-group`, else SGs tagged as this cluster's backend SG.
+fn backend_sgs(world: &World) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    if let Some(c) = &world.controller
+        && !c.backend_security_group.is_empty()
+    {
+        out.insert(c.backend_security_group.clone());
+        return out;
+    }
+    let cluster = world.cluster_name();
+    for sg in world.aws.security_groups.iter().flat_map(|m| m.values()) {
+        let tagged = sg.tags.get(BACKEND_SG_TAG.0).map(String::as_str) == Some(BACKEND_SG_TAG.1);
+        let ours = match cluster {
+            Some(c) => sg.tags.get("elbv2.k8s.aws/cluster").map(String::as_str) == Some(c),
+            None => true,
+        };
+        if tagged && ours {
+            out.insert(sg.id.clone());
+        }
+    }
+    out
+}
