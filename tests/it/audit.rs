@@ -189,9 +189,17 @@ fn demo_exposure_per_listener() {
     assert_eq!(texts(&gw["sources"]), ["0.0.0.0/0", "::/0"]);
     let invoices = line("service/billing/invoices", "tcp/443");
     assert_eq!(invoices["targets"]["blocked"], 2);
+    // SG-less NLBs preserving client IPs: the node SG's client ranges, plus the LB subnets its
+    // health-check rules admit (D23)
     let jenkins = line("service/ops/jenkins", "tcp/80");
-    assert_eq!(texts(&jenkins["sources"]), ["198.51.100.0/24"]);
+    assert!(texts(&jenkins["sources"]).contains(&"198.51.100.0/24".to_string()));
     assert_eq!(jenkins["internet"], false);
+    let old = line("service/legacy/old-gateway", "tcp/80");
+    assert!(texts(&old["sources"]).contains(&"203.0.113.0/24".to_string()));
+    // an IngressGroup's listeners are every member's exposure
+    for member in ["ingress/portal/portal-web", "ingress/accounts/accounts-api"] {
+        assert_eq!(line(member, "https/8443")["targets"]["reachable"], 4);
+    }
     let grafana = line("service/internal-tools/grafana", "tcp/80");
     assert_eq!(
         (grafana["scheme"].as_str(), grafana["internet"].as_bool()),

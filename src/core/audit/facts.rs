@@ -2,9 +2,9 @@
 //! ENI and SG facts alone: who each listener admits, and whether each target's SGs admit the
 //! load balancer on the traffic port and on the health-check port.
 //!
-//! This is deliberately small: `core::reach` computes the same exactly (address-set algebra,
-//! prefix-list expansion, RA explanation codes). When it lands, [`Facts::new`] becomes an adapter
-//! from its `Exposure`, and the checks keep reading these structs.
+//! This is deliberately small and rule-based, for the checks' evidence. The audit's exposure
+//! report comes from `core::reach` (exact address sets, prefix-list expansion, RA explanation
+//! codes): see [`exposure_lines`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -132,6 +132,62 @@ pub struct Facts {
     pub notes: Vec<String>,
 }
 
+/// `cli.md`'s exposure entries from the reachability evaluator: one per owner and listener
+/// (an LB nobody owns is `loadbalancer/<name>`), sorted by owner, LB and port.
+pub fn exposure_lines(e: &crate::core::reach::Exposure) -> Vec<ExposureLine> {
+    let mut out = Vec::new();
+    for lb in e.load_balancers.values() {
+        let owners = if lb.owners.is_empty() {
+            vec![format!("loadbalancer/{}", lb.name)]
+        } else {
+            lb.owners.clone()
+        };
+        for l in &lb.listeners {
+            let mut sources = l.sources.addrs.cidr_strings();
+            sources.extend(l.sources.unexpanded_prefix_lists.iter().cloned());
+            sources.extend(l.sources.groups.iter().cloned());
+            let ports: BTreeSet<String> = l
+                .target_groups
+                .iter()
+                .filter_map(|a| lb.target_groups.get(a))
+                .flat_map(|tg| &tg.sets)
+                .flat_map(|set| set.traffic.iter().map(ToString::to_string))
+                .collect();
+            for owner in &owners {
+                out.push(ExposureLine {
+                    resource: owner.clone(),
+                    load_balancer: lb.arn.clone(),
+                    scheme: lb.scheme.clone(),
+                    listener: format!("{}/{}", l.protocol.to_ascii_lowercase(), l.port),
+                    sources: sources.clone(),
+                    internet: l.internet_v4 || l.internet_v6,
+                    targets: TargetCounts {
+                        reachable: l.reachable_targets,
+                        blocked: l.blocked_targets,
+                        ports: ports.iter().cloned().collect(),
+                    },
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        let port = |l: &ExposureLine| {
+            l.listener
+                .rsplit('/')
+                .next()
+                .and_then(|p| p.parse::<i32>().ok())
+                .unwrap_or(0)
+        };
+        (&a.resource, &a.load_balancer, port(a), a).cmp(&(
+            &b.resource,
+            &b.load_balancer,
+            port(b),
+            b,
+        ))
+    });
+    out
+}
+
 /// `cli.md`'s exposure entry: one per load balancer listener.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct ExposureLine {
@@ -229,70 +285,6 @@ impl Facts {
 
     pub fn lb(&self, arn: &str) -> Option<&LbFacts> {
         self.lbs.get(arn)
-    }
-
-    /// One exposure line per listener, sorted.
-    pub fn exposure_lines(&self) -> Vec<ExposureLine> {
-        let mut out = Vec::new();
-        for lb in self.lbs.values() {
-            let resource = lb
-                .owner
-                .clone()
-                .unwrap_or_else(|| format!("loadbalancer/{}", lb.name));
-            for l in &lb.listeners {
-                let mut counts = TargetCounts {
-                    reachable: 0,
-                    blocked: 0,
-                    ports: Vec::new(),
-                };
-                let mut ports = BTreeSet::new();
-                for tg in l
-                    .target_groups
-                    .iter()
-                    .filter_map(|a| lb.target_groups.get(a))
-                {
-                    for t in tg.targets.iter().flatten() {
-                        if let Some(p) = t.port.or(tg.port) {
-                            for proto in &tg.protos {
-                                ports.insert(format!("{proto}/{p}"));
-                            }
-                        }
-                        if t.traffic.is_blocked() || t.health.is_blocked() {
-                            counts.blocked += 1;
-                        } else if t.traffic.is_admitted() && t.health.is_admitted() {
-                            counts.reachable += 1;
-                        }
-                    }
-                }
-                counts.ports = ports.into_iter().collect();
-                out.push(ExposureLine {
-                    resource: resource.clone(),
-                    load_balancer: lb.arn.clone(),
-                    scheme: lb.scheme.clone(),
-                    listener: format!("{}/{}", l.protocol.to_ascii_lowercase(), l.port),
-                    sources: l.sources.clone(),
-                    internet: l.internet,
-                    targets: counts,
-                });
-            }
-        }
-        // By owner, LB, then listener port as a number (80 before 443).
-        out.sort_by(|a, b| {
-            let port = |l: &ExposureLine| {
-                l.listener
-                    .rsplit('/')
-                    .next()
-                    .and_then(|p| p.parse::<i32>().ok())
-                    .unwrap_or(0)
-            };
-            (&a.resource, &a.load_balancer, port(a), a).cmp(&(
-                &b.resource,
-                &b.load_balancer,
-                port(b),
-                b,
-            ))
-        });
-        out
     }
 }
 

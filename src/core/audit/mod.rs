@@ -288,7 +288,7 @@ pub fn audit(world: &World) -> Audit {
     Audit {
         cluster: ctx.cluster.clone(),
         findings,
-        exposure: ctx.facts.exposure_lines(),
+        exposure: facts::exposure_lines(&crate::core::reach::exposure(world)),
         notes,
     }
 }
