@@ -1,6 +1,7 @@
 //! The command-line front end: argument definitions and one module per command.
 
 pub mod args;
+pub mod audit_cmd;
 pub mod graph_cmd;
 pub mod live;
 pub mod live_apply;

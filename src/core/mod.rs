@@ -1,5 +1,6 @@
 //! The sans-IO core: plain data in, plain data out. No tokio, no clients, no terminal.
 
+pub mod audit;
 pub mod desired;
 pub mod export;
 pub mod graph;

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+mod audit;
 mod aws_common;
 mod aws_config;
 mod aws_errors;

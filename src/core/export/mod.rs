@@ -4,6 +4,7 @@
 pub mod dot;
 pub mod json;
 pub mod mermaid;
+pub mod sarif;
 
 use crate::core::graph::{Status, Topology};
 
