@@ -15,8 +15,7 @@ pub fn analyse(world: &World) -> Analysis {
     let drift = crate::core::plan::drift(world);
     let drift_text = render_text(world, &drift, &[]);
     Analysis {
-        // core::audit is not in this build yet: the findings view says so instead of lying.
-        findings: None,
+        findings: Some(findings(world)),
         drift,
         drift_text,
         exposure: crate::core::reach::exposure(world),
@@ -64,4 +63,23 @@ pub fn preview(world: &World, edit: &Edit) -> Result<PlanPreview, String> {
     let exposure = exposure_lines(world, &after, &plan);
     let text = render_text(world, &plan, &exposure);
     Ok(PlanPreview::new(plan, &text))
+}
+
+/// The core audit's findings as the findings view shows them (same order, same remedies).
+pub fn findings(world: &World) -> Vec<model::Finding> {
+    crate::core::audit::audit(world)
+        .findings
+        .into_iter()
+        .map(|f| model::Finding {
+            id: f.id,
+            severity: model::Severity::parse(f.severity.as_str()),
+            title: f.title,
+            resource: f.resource,
+            evidence: f.evidence,
+            remedy: f.remedy.map(|r| model::Remedy {
+                summary: r.summary,
+                edit: r.edit,
+            }),
+        })
+        .collect()
 }

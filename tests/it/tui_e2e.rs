@@ -373,3 +373,38 @@ fn tui_e2e_live_cluster_edit_is_patched() {
     assert_eq!(t.exit(), ("0".to_string(), true));
     drop(rt);
 }
+
+#[test]
+fn tui_e2e_finding_remedy_fixes_the_broken_service() {
+    let t = Tmux::start(&["--demo"], 120, 40, &[]);
+    t.wait_for(&["services & ingresses (14/14)"]);
+    t.keys(&[":"]);
+    t.text("findings");
+    t.keys(&["Enter"]);
+    // The audit's planted problems, worst first.
+    let s = t.wait_for(&["D07", "service/billing/invoices", "D14", "D04"]);
+    assert!(
+        s.contains("Custom frontend SG, backend rules not managed"),
+        "{s}"
+    );
+    t.text("/invoices");
+    t.keys(&["Enter"]);
+    t.wait_for(&["set manage-backend-security-group-rules to true"]);
+    t.keys(&["f"]);
+    let s = t.wait_for(&["plan: D07 service/billing/invoices", "Cancel", "Apply"]);
+    assert!(
+        s.contains("[sg-0invoiceslb] → [sg-0invoiceslb, sg-0backend]"),
+        "{s}"
+    );
+    t.keys(&["Tab", "Enter"]);
+    t.wait_for(&["applied 2 changes"]);
+    // The graph of the Service now reaches its targets.
+    t.keys(&[":"]);
+    t.text("svc");
+    t.keys(&["Enter"]);
+    t.text("/invoices");
+    t.keys(&["Enter", "Enter"]);
+    t.wait_for(&["service/billing/invoices", "2/2 targets reachable"]);
+    t.keys(&["q"]);
+    assert_eq!(t.exit(), ("0".to_string(), true));
+}
