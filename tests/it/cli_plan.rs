@@ -263,3 +263,20 @@ fn apply_rewrites_the_world_file_atomically_and_leaves_no_drift() {
         .count();
     assert_eq!(aws_changes, 0, "{v}");
 }
+
+/// The demo's AWS side is what the LBC would have built: its drift holds no change, only the
+/// two planted build/binding errors the LBC itself would hit.
+#[test]
+fn demo_world_has_no_drift_only_its_planted_errors() {
+    let w = lbsg::world::file::load_str(lbsg::cli::source::DEMO_WORLD, "demo").unwrap();
+    let d = lbsg::core::plan::drift(&w);
+    assert!(d.changes.is_empty(), "{:#?}", d.changes);
+    let errs: Vec<&str> = d.errors.iter().map(|e| e.resource.as_str()).collect();
+    assert_eq!(
+        errs,
+        [
+            "service/batch/report-api batch/report-api:80",
+            "service/search/search-api"
+        ]
+    );
+}
