@@ -4,5 +4,6 @@
 
 pub mod cli;
 pub mod core;
+pub mod devtools;
 pub mod infra;
 pub mod world;

@@ -1,0 +1,4 @@
+//! Developer tools that are part of the library but not of the product: the deterministic world
+//! generator behind `lbsg dev gen-world`, the benchmarks and the property tests.
+
+pub mod worldgen;
