@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Plan(a)) => lbsg::cli::plan_cmd::run_plan(&cli.source, &a),
         Some(Command::Apply(a)) => lbsg::cli::plan_cmd::run_apply(&cli.source, &a),
+        Some(Command::Dev(d)) => lbsg::cli::dev_cmd::run(&cli.source, &d),
         other => {
             let what = match other {
                 None => "the TUI",
@@ -35,7 +36,8 @@ fn main() -> ExitCode {
                     Command::Completions { .. }
                     | Command::Man
                     | Command::Plan(_)
-                    | Command::Apply(_),
+                    | Command::Apply(_)
+                    | Command::Dev(_),
                 ) => "this command",
             };
             eprintln!("lbsg: {what} is not built yet in this version; nothing was done.");

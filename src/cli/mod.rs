@@ -1,6 +1,7 @@
 //! The command-line front end: argument definitions and one module per command.
 
 pub mod args;
+pub mod dev_cmd;
 pub mod plan_cmd;
 pub mod source;
 

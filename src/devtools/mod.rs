@@ -1,4 +1,5 @@
 //! Developer tools that are part of the library but not of the product: the deterministic world
 //! generator behind `lbsg dev gen-world`, the benchmarks and the property tests.
 
+pub mod edits;
 pub mod worldgen;
