@@ -36,6 +36,7 @@ pub fn sizes() -> Vec<Size> {
         .collect()
 }
 
+static TINY: OnceLock<Fixture> = OnceLock::new();
 static SMALL: OnceLock<Fixture> = OnceLock::new();
 static LARGE: OnceLock<Fixture> = OnceLock::new();
 static STRETCH: OnceLock<Fixture> = OnceLock::new();
@@ -43,6 +44,7 @@ static STRETCH: OnceLock<Fixture> = OnceLock::new();
 /// The fixture of a size, generated on first use.
 pub fn fixture(size: Size) -> &'static Fixture {
     let cell = match size {
+        Size::Tiny => &TINY,
         Size::Small => &SMALL,
         Size::Large => &LARGE,
         Size::Stretch => &STRETCH,

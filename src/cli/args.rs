@@ -168,8 +168,8 @@ pub enum DevCommand {
 pub struct GenWorldArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// small (300 nodes), large (5,000 nodes, 1,000 LB Services) or stretch (20,000 nodes).
-    #[arg(long, default_value = "small", value_parser = ["small", "large", "stretch"])]
+    /// tiny, small (300 nodes), large (5,000 nodes, 1,000 LB Services) or stretch (20,000 nodes).
+    #[arg(long, default_value = "small", value_parser = ["tiny", "small", "large", "stretch"])]
     pub size: String,
     /// Share of Services and Ingresses given a planted problem (0 = a healthy world).
     #[arg(long, default_value_t = 0.05)]

@@ -29,18 +29,30 @@ fn gen_world(a: &GenWorldArgs) -> Result<(), String> {
     let started = Instant::now();
     let g = generate(&GenSpec::new(a.seed, size, a.problems))?;
     save_path_atomic(&g.world, &a.out).map_err(|e| e.to_string())?;
-    println!(
-        "wrote {} ({} world, seed {}, {:.1} s): {}",
+    let mut out = format!(
+        "wrote {} ({} world, seed {}, {:.1} s): {}\n{} planted problems\n",
         a.out.display(),
         size.name(),
         a.seed,
         started.elapsed().as_secs_f64(),
-        stats(&g.world)
+        stats(&g.world),
+        g.planted.len()
     );
-    println!("{} planted problems", g.planted.len());
+    let mut by_kind: std::collections::BTreeMap<_, Vec<&str>> = std::collections::BTreeMap::new();
     for p in &g.planted {
-        println!("  {}: {}", p.kind, p.subject);
+        by_kind.entry(p.kind).or_default().push(&p.subject);
     }
+    for (kind, subjects) in by_kind {
+        let shown: Vec<&str> = subjects.iter().take(3).copied().collect();
+        let more = subjects.len().saturating_sub(shown.len());
+        out.push_str(&format!("  {kind}: {}", shown.join(", ")));
+        if more > 0 {
+            out.push_str(&format!(" and {more} more"));
+        }
+        out.push('\n');
+    }
+    // a closed pipe (`| head`) is not an error worth a panic
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), out.as_bytes());
     Ok(())
 }
 

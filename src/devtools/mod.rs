@@ -2,4 +2,5 @@
 //! generator behind `lbsg dev gen-world`, the benchmarks and the property tests.
 
 pub mod edits;
+pub mod fuzz;
 pub mod worldgen;

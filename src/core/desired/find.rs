@@ -21,7 +21,9 @@ fn carries_stack(tags: &crate::world::Tags, cluster: &str, stack: &StackId) -> b
 }
 
 /// The LB the LBC built for this stack: stack tags first, else the DNS name in the object's
-/// status (a world may lack LB tags when DescribeTags was not pasted).
+/// status (a world may lack LB tags when DescribeTags was not pasted). An LB tagged for some
+/// stack is never taken by DNS name: an Ingress that just moved to another group still shows
+/// its old group's ALB in its status.
 pub fn stack_lb<'w>(
     world: &'w World,
     cluster: &str,
@@ -32,9 +34,16 @@ pub fn stack_lb<'w>(
     lbs.values()
         .find(|lb| carries_stack(&lb.tags, cluster, stack))
         .or_else(|| {
-            lbs.values()
-                .find(|lb| !lb.dns_name.is_empty() && status_hostnames.contains(&lb.dns_name))
+            lbs.values().find(|lb| {
+                !lb.dns_name.is_empty()
+                    && !has_stack_tag(&lb.tags)
+                    && status_hostnames.contains(&lb.dns_name)
+            })
         })
+}
+
+fn has_stack_tag(tags: &crate::world::Tags) -> bool {
+    STACK_KEYS.iter().any(|k| tags.contains_key(*k))
 }
 
 /// Managed SGs of this stack in the VPC, by tags; the LBC keeps the first and deletes the rest.
@@ -93,7 +102,7 @@ impl<'w> Finder<'w> {
         };
         // maps iterate in key order, so the first entry kept is the one `find` would return
         for lb in world.aws.load_balancers.iter().flat_map(|m| m.values()) {
-            if !lb.dns_name.is_empty() {
+            if !lb.dns_name.is_empty() && !has_stack_tag(&lb.tags) {
                 f.lbs_by_dns.entry(lb.dns_name.as_str()).or_insert(lb);
             }
             if !cluster_ok(&lb.tags, cluster) {

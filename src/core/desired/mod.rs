@@ -92,7 +92,7 @@ pub struct StackContext<'w> {
     pub vpc: Option<String>,
     pub backend_sg: Option<BackendSg>,
     pub backend_id: String,
-    resolver: LookupResolver<crate::core::lbc::resolve::WorldLookup<'w>>,
+    resolver: LookupResolver<crate::core::lbc::resolve::IndexedWorldLookup<'w>>,
     vpc_v4: Vec<String>,
     vpc_v6: Vec<String>,
     finder: find::Finder<'w>,
@@ -112,7 +112,7 @@ impl<'w> StackContext<'w> {
         let finder = find::Finder::new(world, &cluster, vpc.as_deref());
         Self {
             world,
-            resolver: LookupResolver::for_world(world),
+            resolver: LookupResolver::indexed_for_world(world),
             config,
             cluster,
             vpc,
@@ -287,6 +287,8 @@ pub struct Computed {
     /// The IngressGroups as loaded, and the IngressClassParams of each member.
     pub groups: BTreeMap<GroupId, GroupMembers>,
     pub class_params: BTreeMap<ObjKey, IngressClassParams>,
+    /// Keys of each modelled stack's bindings that have networking.
+    pub stack_bindings: BTreeMap<StackId, Vec<String>>,
 }
 
 /// [`desired`] from a prepared context and target memo (kept by the caller for later edits).
@@ -326,6 +328,17 @@ pub fn compute(cx: &StackContext<'_>, memo: &TargetMemo<'_>) -> Computed {
         .values()
         .filter_map(|s| Some((s.id.clone(), cx.stack_tgbs(s)?)))
         .collect();
+    let stack_bindings = modelled
+        .iter()
+        .map(|(id, specs)| {
+            let keys = specs
+                .iter()
+                .filter(|t| t.networking.is_some())
+                .map(|t| t.key.clone())
+                .collect();
+            (id.clone(), keys)
+        })
+        .collect();
     let tgbs = cluster_tgbs(world, &modelled);
     let targets = target_rules_with(world, memo, &tgbs);
     if world.aws.enis.is_none() {
@@ -344,6 +357,7 @@ pub fn compute(cx: &StackContext<'_>, memo: &TargetMemo<'_>) -> Computed {
         },
         groups,
         class_params,
+        stack_bindings,
     }
 }
 

@@ -44,8 +44,11 @@ struct Bindings {
     index: BTreeMap<String, usize>,
     /// Keys of each modelled stack's bindings (with networking).
     of_stack: BTreeMap<StackId, Vec<String>>,
-    /// Keys of the computed bindings that give rules to each target SG.
-    sg_users: BTreeMap<String, BTreeSet<String>>,
+    /// The computed bindings that give rules to each target SG (outcome indexes, in key
+    /// order: the order the LBC merges them in).
+    sg_users: BTreeMap<String, Vec<usize>>,
+    /// How many bindings were computed.
+    ok: usize,
     /// TargetGroupBinding objects by each stack their labels name.
     objects_of: BTreeMap<StackId, Vec<ObjKey>>,
 }
@@ -61,29 +64,21 @@ impl<'w> Planner<'w> {
         let drift = parts.assemble();
         let mut bindings = Bindings {
             index: BTreeMap::new(),
-            of_stack: BTreeMap::new(),
+            of_stack: computed.stack_bindings.clone(),
             sg_users: BTreeMap::new(),
+            ok: 0,
             objects_of: BTreeMap::new(),
         };
-        for (i, o) in d.targets.tgbs.iter().enumerate() {
+        let tgbs = &d.targets.tgbs;
+        for (i, o) in tgbs.iter().enumerate() {
             bindings.index.insert(o.key.clone(), i);
+            bindings.ok += usize::from(o.result.is_ok());
             for sg in o.result.iter().flat_map(|per_sg| per_sg.keys()) {
-                bindings
-                    .sg_users
-                    .entry(sg.clone())
-                    .or_default()
-                    .insert(o.key.clone());
+                bindings.sg_users.entry(sg.clone()).or_default().push(i);
             }
         }
-        for s in d.stacks.values() {
-            let keys = cx
-                .stack_tgbs(s)
-                .into_iter()
-                .flatten()
-                .filter(|t| t.networking.is_some())
-                .map(|t| t.key)
-                .collect();
-            bindings.of_stack.insert(s.id.clone(), keys);
+        for users in bindings.sg_users.values_mut() {
+            users.sort_by(|a, b| tgbs[*a].key.cmp(&tgbs[*b].key));
         }
         for tgb in world
             .kube
@@ -362,12 +357,6 @@ impl<'w> Planner<'w> {
                 }
             }
         }
-        let old = |k: &str| {
-            self.bindings
-                .index
-                .get(k)
-                .and_then(|i| d.targets.tgbs.get(*i))
-        };
         for k in &removed {
             o.tgb_errors.insert(k.clone(), None);
         }
@@ -379,22 +368,23 @@ impl<'w> Planner<'w> {
             o.tgb_errors.insert(k.clone(), e);
         }
 
-        // every binding computed?
-        let ok_after = d
-            .targets
-            .tgbs
+        // every binding computed? (every removed key was an outcome; no added key survives)
+        let removed_idx: BTreeSet<usize> = removed
             .iter()
-            .filter(|t| !removed.contains(&t.key) && !added.contains_key(&t.key))
-            .chain(added.values());
-        let (total, ok) = ok_after.fold((0, 0), |(n, ok), t| {
-            (n + 1, ok + usize::from(t.result.is_ok()))
-        });
-        let complete = ok == total;
+            .filter_map(|k| self.bindings.index.get(k).copied())
+            .collect();
+        let removed_ok = removed_idx
+            .iter()
+            .filter(|i| d.targets.tgbs[**i].result.is_ok())
+            .count();
+        let added_ok = added.values().filter(|t| t.result.is_ok()).count();
+        let total = d.targets.tgbs.len() - removed_idx.len() + added.len();
+        let complete = self.bindings.ok - removed_ok + added_ok == total;
 
         // target SGs whose bindings changed
         let mut affected: BTreeSet<&str> = BTreeSet::new();
-        for k in &removed {
-            if let Some(Ok(per_sg)) = old(k).map(|t| &t.result) {
+        for i in &removed_idx {
+            if let Ok(per_sg) = &d.targets.tgbs[*i].result {
                 affected.extend(per_sg.keys().map(String::as_str));
             }
         }
@@ -405,28 +395,24 @@ impl<'w> Planner<'w> {
         }
         let mut per_sg_new: BTreeMap<&str, Option<Vec<Rule>>> = BTreeMap::new();
         for sg in &affected {
-            let mut users: BTreeSet<&str> = self
+            // the SG's bindings in key order: the old ones that stay, merged with the new ones
+            let old_lists = self
                 .bindings
                 .sg_users
                 .get(*sg)
                 .into_iter()
                 .flatten()
-                .map(String::as_str)
-                .filter(|k| !removed.contains(*k) && !added.contains_key(*k))
-                .collect();
-            for (k, out) in &added {
-                if out.result.as_ref().is_ok_and(|p| p.contains_key(*sg)) {
-                    users.insert(k);
-                }
-            }
-            let lists = users.iter().filter_map(|k| {
-                let result = match added.get(*k) {
-                    Some(out) => &out.result,
-                    None => &old(k)?.result,
-                };
-                result.as_ref().ok()?.get(*sg).map(Vec::as_slice)
+                .filter(|i| !removed_idx.contains(*i))
+                .filter_map(|i| {
+                    let t = &d.targets.tgbs[*i];
+                    Some((t.key.as_str(), t.result.as_ref().ok()?.get(*sg)?.as_slice()))
+                });
+            let new_lists = added.iter().filter_map(|(k, out)| {
+                Some((k.as_str(), out.result.as_ref().ok()?.get(*sg)?.as_slice()))
             });
-            let rules = (!users.is_empty()).then(|| target_sg_rules(lists, self.restricted));
+            let lists = merge_by_key(old_lists, new_lists);
+            let rules = (!lists.is_empty())
+                .then(|| target_sg_rules(lists.into_iter().map(|(_, r)| r), self.restricted));
             per_sg_new.insert(sg, rules);
         }
 
@@ -480,6 +466,24 @@ impl<'w> Planner<'w> {
             }
         }
         self.parts.assemble_with(&o)
+    }
+}
+
+/// Two key-ordered sequences merged in key order.
+fn merge_by_key<'a, T>(
+    a: impl Iterator<Item = (&'a str, T)>,
+    b: impl Iterator<Item = (&'a str, T)>,
+) -> Vec<(&'a str, T)> {
+    let mut out: Vec<(&str, T)> = Vec::new();
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some((ka, _)), Some((kb, _))) => ka <= kb,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return out,
+        };
+        out.extend(if take_a { a.next() } else { b.next() });
     }
 }
 

@@ -25,6 +25,8 @@ use rng::{Ids, Rng};
 /// The preset sizes (`--size`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Size {
+    /// A few of everything: property tests and fuzz seeds.
+    Tiny,
     Small,
     Large,
     Stretch,
@@ -33,17 +35,19 @@ pub enum Size {
 impl Size {
     pub fn parse(s: &str) -> Result<Self, String> {
         match s {
+            "tiny" => Ok(Size::Tiny),
             "small" => Ok(Size::Small),
             "large" => Ok(Size::Large),
             "stretch" => Ok(Size::Stretch),
             other => Err(format!(
-                "unknown size {other:?}; use small, large or stretch"
+                "unknown size {other:?}; use tiny, small, large or stretch"
             )),
         }
     }
 
     pub fn name(self) -> &'static str {
         match self {
+            Size::Tiny => "tiny",
             Size::Small => "small",
             Size::Large => "large",
             Size::Stretch => "stretch",
@@ -55,6 +59,14 @@ impl Size {
     /// its load balancers and SGs (the issue fixes only its nodes and ENIs).
     pub fn counts(self) -> Counts {
         match self {
+            Size::Tiny => Counts {
+                nodes: 12,
+                lb_services: 10,
+                ingresses: 5,
+                enis: 60,
+                security_groups: 45,
+                inbound_rules: 250,
+            },
             Size::Small => Counts {
                 nodes: 300,
                 lb_services: 60,

@@ -5,13 +5,13 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::world::{EndpointSlice, Pod, Rule, World};
+use crate::world::{EndpointSlice, ObjKey, Pod, Rule, World};
 
 use super::endpoints::{
-    EndpointEni, TargetEndpoints, check_instance_backend, find_service_port, instance_enis,
-    pod_enis, ready_pods_in, resolve_endpoint_enis,
+    EndpointEni, PodEni, TargetEndpoints, check_instance_backend, find_service_port,
+    instance_eni_refs, pod_eni, pod_enis_with, ready_pods_in, resolve_endpoint_enis,
 };
-use super::gc::{NetworkingState, TargetSgChanges, is_lbc_managed, reconcile_target_sg};
+use super::gc::{TargetSgChanges, is_lbc_managed, reconcile_target_sg};
 use super::permissions::permissions_for;
 use super::select::select_target_sg;
 use super::{StackId, TargetError, TgbSpec};
@@ -129,17 +129,22 @@ pub fn merge_outcomes(
     with_networking: &BTreeSet<String>,
     restricted: bool,
 ) -> (BTreeMap<String, Vec<Rule>>, bool) {
-    let mut state = NetworkingState::default();
-    for o in outcomes {
-        if let Ok(per_sg) = &o.result {
-            state.record(&o.key, Some(per_sg.clone()));
+    // the networking manager records each computed binding by key and merges in key order
+    let computed: BTreeMap<&str, &PerSg> = outcomes
+        .iter()
+        .filter(|o| with_networking.contains(&o.key))
+        .filter_map(|o| Some((o.key.as_str(), o.result.as_ref().ok()?)))
+        .collect();
+    let complete = computed.len() == with_networking.len();
+    let mut by_sg: BTreeMap<&str, Vec<&[Rule]>> = BTreeMap::new();
+    for per_sg in computed.values() {
+        for (sg, rules) in *per_sg {
+            by_sg.entry(sg).or_default().push(rules);
         }
     }
-    let complete = state.consolidate(with_networking);
-    let per_sg = state
-        .aggregated(restricted)
+    let per_sg = by_sg
         .into_iter()
-        .map(|(sg, rules)| (sg, dedupe(rules)))
+        .map(|(sg, lists)| (sg.to_string(), target_sg_rules(lists, restricted)))
         .collect();
     (per_sg, complete)
 }
@@ -152,6 +157,7 @@ pub struct TargetMemo<'w> {
     select: SelectCtx<'w>,
     slices: BTreeMap<(&'w str, &'w str), Vec<&'w EndpointSlice>>,
     instance_sgs: RefCell<InstanceSgs>,
+    pod_enis: RefCell<BTreeMap<ObjKey, Result<PodEni<'w>, TargetError>>>,
 }
 
 type InstanceSgs = BTreeMap<BTreeMap<String, String>, Result<BTreeSet<String>, TargetError>>;
@@ -161,6 +167,8 @@ struct SelectCtx<'w> {
     world: &'w World,
     cluster: Option<&'w str>,
     extra_tags: BTreeMap<String, String>,
+    /// The chosen SG by an ENI's SG list (only successes: errors name the ENI).
+    chosen: RefCell<BTreeMap<Vec<String>, String>>,
 }
 
 impl<'w> TargetMemo<'w> {
@@ -180,9 +188,11 @@ impl<'w> TargetMemo<'w> {
                 world,
                 cluster: world.cluster_name(),
                 extra_tags: world.controller_or_default().service_target_eni_sg_tags,
+                chosen: RefCell::new(BTreeMap::new()),
             },
             slices,
             instance_sgs: RefCell::new(BTreeMap::new()),
+            pod_enis: RefCell::new(BTreeMap::new()),
         }
     }
 
@@ -232,7 +242,7 @@ impl<'w> TargetMemo<'w> {
                     .map(Vec::as_slice)
                     .unwrap_or_default();
                 let ready = ready_pods_in(world, slices.iter().copied(), tgb, port)?;
-                let enis = pod_enis(world, &ready)?;
+                let enis = pod_enis_with(&ready, |pod| self.pod_eni(pod))?;
                 let pods = world.kube.pods.as_ref();
                 let mut pods_by_sg: BTreeMap<String, Vec<Pod>> = BTreeMap::new();
                 for eni in &enis {
@@ -261,9 +271,9 @@ impl<'w> TargetMemo<'w> {
         if let Some(hit) = self.instance_sgs.borrow().get(selector) {
             return hit.clone();
         }
-        let computed = instance_enis(self.world, selector).and_then(|enis| {
+        let computed = instance_eni_refs(self.world, selector).and_then(|enis| {
             enis.iter()
-                .map(|eni| self.select.endpoint_sg(eni))
+                .map(|eni| self.select.sg_of(eni.eni_id, eni.security_groups))
                 .collect::<Result<BTreeSet<_>, _>>()
         });
         self.instance_sgs
@@ -329,8 +339,40 @@ fn dedupe(rules: Vec<Rule>) -> Vec<Rule> {
 
 type PerSg = BTreeMap<String, Vec<Rule>>;
 
+impl<'w> TargetMemo<'w> {
+    fn pod_eni(&self, pod: &Pod) -> Result<PodEni<'w>, TargetError> {
+        let key = pod.meta.key();
+        if let Some(hit) = self.pod_enis.borrow().get(&key) {
+            return hit.clone();
+        }
+        let found = pod_eni(self.world, pod);
+        self.pod_enis.borrow_mut().insert(key, found.clone());
+        found
+    }
+}
+
 impl SelectCtx<'_> {
     fn endpoint_sg(&self, eni: &EndpointEni) -> Result<String, TargetError> {
+        self.sg_of(&eni.eni_id, &eni.security_groups)
+    }
+
+    /// The target SG of an ENI; ENIs with the same SGs get the same answer.
+    fn sg_of(&self, eni_id: &str, security_groups: &[String]) -> Result<String, TargetError> {
+        if let Some(hit) = self.chosen.borrow().get(security_groups) {
+            return Ok(hit.clone());
+        }
+        let chosen = self.choose(eni_id, security_groups)?;
+        self.chosen
+            .borrow_mut()
+            .insert(security_groups.to_vec(), chosen.clone());
+        Ok(chosen)
+    }
+
+    fn choose(&self, eni_id: &str, security_groups: &[String]) -> Result<String, TargetError> {
+        let eni = EniView {
+            eni_id,
+            security_groups,
+        };
         let world = self.world;
         if eni.security_groups.len() != 1 {
             if world.aws.security_groups.is_none() {
@@ -357,12 +399,17 @@ impl SelectCtx<'_> {
         select_target_sg(
             self.cluster.unwrap_or_default(),
             &self.extra_tags,
-            &eni.eni_id,
-            &eni.security_groups,
+            eni.eni_id,
+            eni.security_groups,
             &lookup,
         )
         .map_err(TargetError::Lbc)
     }
+}
+
+struct EniView<'a> {
+    eni_id: &'a str,
+    security_groups: &'a [String],
 }
 
 /// Cluster-tagged SGs (value `owned`/`shared`, in the cluster's VPC) receiving no rule, and

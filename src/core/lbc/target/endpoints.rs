@@ -199,6 +199,29 @@ pub fn instance_enis(
     world: &World,
     node_selector: &BTreeMap<String, String>,
 ) -> Result<Vec<EndpointEni>, TargetError> {
+    Ok(instance_eni_refs(world, node_selector)?
+        .into_iter()
+        .map(|r| EndpointEni {
+            eni_id: r.eni_id.to_string(),
+            security_groups: r.security_groups.to_vec(),
+            target: ObjKey::new("", r.node.to_string()),
+        })
+        .collect())
+}
+
+/// An [`EndpointEni`] borrowed from the World.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EniRef<'w> {
+    pub eni_id: &'w str,
+    pub security_groups: &'w [String],
+    pub node: &'w str,
+}
+
+/// [`instance_enis`] without copying: the same ENIs and errors, borrowed.
+pub fn instance_eni_refs<'w>(
+    world: &'w World,
+    node_selector: &BTreeMap<String, String>,
+) -> Result<Vec<EniRef<'w>>, TargetError> {
     let nodes = eligible_nodes_by(world, node_selector)?;
     // the endpoint resolver validates every provider id before any ENI lookup
     for node in &nodes {
@@ -211,10 +234,11 @@ pub fn instance_enis(
             unresolved.push(format!("/{}", node.meta.name));
             continue;
         };
-        let eni = primary_eni(world, instance)?;
-        out.push(EndpointEni {
-            target: ObjKey::new("", node.meta.name.clone()),
-            ..eni
+        let (eni_id, security_groups) = primary_eni(world, instance)?;
+        out.push(EniRef {
+            eni_id,
+            security_groups,
+            node: &node.meta.name,
         });
     }
     if unresolved.is_empty() {
@@ -229,7 +253,10 @@ pub fn instance_enis(
 
 /// The primary ENI (device index 0) with its SGs: the ENI's own list when loaded, else the
 /// instance's, which EC2 reports for the primary ENI.
-fn primary_eni(world: &World, instance: &Instance) -> Result<EndpointEni, TargetError> {
+fn primary_eni<'w>(
+    world: &'w World,
+    instance: &'w Instance,
+) -> Result<(&'w str, &'w [String]), TargetError> {
     if instance.enis.is_empty() {
         return Err(TargetError::Unknown(format!(
             "network interfaces of instance {} not loaded",
@@ -242,8 +269,8 @@ fn primary_eni(world: &World, instance: &Instance) -> Result<EndpointEni, Target
         ));
     };
     let groups = match world.aws.enis.as_ref().and_then(|e| e.get(eni_id)) {
-        Some(eni) => eni.groups.clone(),
-        None if !instance.security_groups.is_empty() => instance.security_groups.clone(),
+        Some(eni) => &eni.groups,
+        None if !instance.security_groups.is_empty() => &instance.security_groups,
         None => {
             return Err(TargetError::Unknown(format!(
                 "security groups of ENI {eni_id} (instance {}) not loaded",
@@ -251,11 +278,7 @@ fn primary_eni(world: &World, instance: &Instance) -> Result<EndpointEni, Target
             )));
         }
     };
-    Ok(EndpointEni {
-        eni_id: eni_id.to_string(),
-        security_groups: groups,
-        target: ObjKey::default(),
-    })
+    Ok((eni_id, groups))
 }
 
 // ---- ip targets ----
@@ -368,25 +391,49 @@ fn eni_of(eni: &NetworkInterface, target: &ObjKey) -> EndpointEni {
     }
 }
 
+/// Where one pod's traffic lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodEni<'w> {
+    /// A hybrid-node pod: no ENI, left out.
+    Skip,
+    Found(&'w NetworkInterface),
+    /// No ENI holds the pod's IP.
+    Unresolved,
+}
+
+/// The ENI of one pod (the step [`pod_enis`] takes for each).
+pub fn pod_eni<'w>(world: &'w World, pod: &Pod) -> Result<PodEni<'w>, TargetError> {
+    let found = match compute_type(world, pod)? {
+        ComputeType::Hybrid => return Ok(PodEni::Skip),
+        ComputeType::Ec2 => match branch_eni(world, pod)? {
+            Some(eni) => Some(eni),
+            None => node_eni_for_pod(world, pod)?,
+        },
+        ComputeType::Vpc { hyperpod_node_ip } => {
+            vpc_eni_for_pod(world, pod, hyperpod_node_ip.as_deref())?
+        }
+    };
+    Ok(found.map_or(PodEni::Unresolved, PodEni::Found))
+}
+
 /// The ENI of every pod, hybrid-node pods left out.
 pub fn pod_enis(world: &World, pods: &[&Pod]) -> Result<Vec<EndpointEni>, TargetError> {
+    pod_enis_with(pods, |p| pod_eni(world, p))
+}
+
+/// [`pod_enis`] with the per-pod step supplied (callers may memoise it).
+pub fn pod_enis_with<'w>(
+    pods: &[&Pod],
+    mut one: impl FnMut(&Pod) -> Result<PodEni<'w>, TargetError>,
+) -> Result<Vec<EndpointEni>, TargetError> {
     let mut out = Vec::new();
     let mut unresolved = Vec::new();
     for pod in pods {
         let key = pod.meta.key();
-        let found = match compute_type(world, pod)? {
-            ComputeType::Hybrid => continue,
-            ComputeType::Ec2 => match branch_eni(world, pod)? {
-                Some(eni) => Some(eni),
-                None => node_eni_for_pod(world, pod)?,
-            },
-            ComputeType::Vpc { hyperpod_node_ip } => {
-                vpc_eni_for_pod(world, pod, hyperpod_node_ip.as_deref())?
-            }
-        };
-        match found {
-            Some(eni) => out.push(eni_of(eni, &key)),
-            None => unresolved.push(format!("{}/{}", key.namespace, key.name)),
+        match one(pod)? {
+            PodEni::Skip => {}
+            PodEni::Found(eni) => out.push(eni_of(eni, &key)),
+            PodEni::Unresolved => unresolved.push(format!("{}/{}", key.namespace, key.name)),
         }
     }
     if unresolved.is_empty() {
