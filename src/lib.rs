@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod core;
+pub mod devtools;
 pub mod infra;
 pub mod tui;
 pub mod world;

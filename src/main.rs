@@ -29,5 +29,6 @@ fn main() -> ExitCode {
         Some(Command::Apply(a)) => lbsg::cli::plan_cmd::run_apply(&cli.source, &a),
         Some(Command::Snapshot(a)) => lbsg::cli::snapshot_cmd::run_snapshot(&cli.source, &a),
         Some(Command::Graph(a)) => lbsg::cli::graph_cmd::run_graph(&cli.source, &a),
+        Some(Command::Dev(d)) => lbsg::cli::dev_cmd::run(&cli.source, &d),
     }
 }

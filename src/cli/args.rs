@@ -146,6 +146,36 @@ Exit codes: 0 applied, 1 declined or nothing to do, 2 invalid, refused or failed
     /// The man page (roff) on stdout.
     #[command(after_help = "Example:\n  lbsg man > lbsg.1 && man ./lbsg.1")]
     Man,
+
+    /// Developer tools: generated worlds and load statistics.
+    #[command(hide = true, subcommand)]
+    Dev(DevCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Write a generated world file (deterministic for a seed).
+    #[command(
+        after_help = "Example:\n  lbsg dev gen-world --seed 1 --size large --problems 0.05 --out large.yaml"
+    )]
+    GenWorld(GenWorldArgs),
+    /// Load the world (--world/--demo), print its counts and how long load, desired state and
+    /// drift take.
+    Stats,
+}
+
+#[derive(Debug, Args)]
+pub struct GenWorldArgs {
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// tiny, small (300 nodes), large (5,000 nodes, 1,000 LB Services) or stretch (20,000 nodes).
+    #[arg(long, default_value = "small", value_parser = ["tiny", "small", "large", "stretch"])]
+    pub size: String,
+    /// Share of Services and Ingresses given a planted problem (0 = a healthy world).
+    #[arg(long, default_value_t = 0.05)]
+    pub problems: f64,
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

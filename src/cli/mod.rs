@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod audit_cmd;
+pub mod dev_cmd;
 pub mod graph_cmd;
 pub mod live;
 pub mod live_apply;

@@ -1,6 +1,8 @@
 //! Finding in a World the AWS objects the LBC would find for a stack: its LB and managed SG by
 //! tracking tags (never by name), the shared backend SG, the VPC's CIDRs and the LB's subnets.
 
+use std::collections::BTreeMap;
+
 use crate::world::{LoadBalancer, SecurityGroup, Subnet, World};
 
 use crate::core::lbc::model::StackId;
@@ -19,7 +21,9 @@ fn carries_stack(tags: &crate::world::Tags, cluster: &str, stack: &StackId) -> b
 }
 
 /// The LB the LBC built for this stack: stack tags first, else the DNS name in the object's
-/// status (a world may lack LB tags when DescribeTags was not pasted).
+/// status (a world may lack LB tags when DescribeTags was not pasted). An LB tagged for some
+/// stack is never taken by DNS name: an Ingress that just moved to another group still shows
+/// its old group's ALB in its status.
 pub fn stack_lb<'w>(
     world: &'w World,
     cluster: &str,
@@ -30,9 +34,16 @@ pub fn stack_lb<'w>(
     lbs.values()
         .find(|lb| carries_stack(&lb.tags, cluster, stack))
         .or_else(|| {
-            lbs.values()
-                .find(|lb| !lb.dns_name.is_empty() && status_hostnames.contains(&lb.dns_name))
+            lbs.values().find(|lb| {
+                !lb.dns_name.is_empty()
+                    && !has_stack_tag(&lb.tags)
+                    && status_hostnames.contains(&lb.dns_name)
+            })
         })
+}
+
+fn has_stack_tag(tags: &crate::world::Tags) -> bool {
+    STACK_KEYS.iter().any(|k| tags.contains_key(*k))
 }
 
 /// Managed SGs of this stack in the VPC, by tags; the LBC keeps the first and deletes the rest.
@@ -65,6 +76,93 @@ pub fn backend_sg<'w>(
             && sg.tags.get(RESOURCE_TAG).map(String::as_str) == Some(BACKEND_SG_RESOURCE)
     })
 }
+
+/// [`stack_lb`] and [`stack_managed_sgs`] for every stack of a world at once: the tracking tags
+/// of all LBs and SGs are indexed in one pass (each lookup would otherwise scan them all, which
+/// is quadratic over a world's stacks). Answers are the same, in the same order.
+pub struct Finder<'w> {
+    lbs_by_stack: BTreeMap<(&'w str, &'w str), &'w LoadBalancer>,
+    lbs_by_dns: BTreeMap<&'w str, &'w LoadBalancer>,
+    managed_by_stack: BTreeMap<(&'w str, &'w str), Vec<&'w SecurityGroup>>,
+}
+
+const STACK_KEYS: [&str; 2] = ["service.k8s.aws/stack", "ingress.k8s.aws/stack"];
+
+fn cluster_ok(tags: &crate::world::Tags, cluster: &str) -> bool {
+    tags.get(CLUSTER_TAG).map(String::as_str) == Some(cluster)
+        || tags.get(LEGACY_CLUSTER_TAG).map(String::as_str) == Some(cluster)
+}
+
+impl<'w> Finder<'w> {
+    pub fn new(world: &'w World, cluster: &str, vpc: Option<&str>) -> Self {
+        let mut f = Finder {
+            lbs_by_stack: BTreeMap::new(),
+            lbs_by_dns: BTreeMap::new(),
+            managed_by_stack: BTreeMap::new(),
+        };
+        // maps iterate in key order, so the first entry kept is the one `find` would return
+        for lb in world.aws.load_balancers.iter().flat_map(|m| m.values()) {
+            if !lb.dns_name.is_empty() && !has_stack_tag(&lb.tags) {
+                f.lbs_by_dns.entry(lb.dns_name.as_str()).or_insert(lb);
+            }
+            if !cluster_ok(&lb.tags, cluster) {
+                continue;
+            }
+            for key in STACK_KEYS {
+                if let Some((k, v)) = lb.tags.get_key_value(key) {
+                    f.lbs_by_stack.entry((k.as_str(), v.as_str())).or_insert(lb);
+                }
+            }
+        }
+        for sg in world.aws.security_groups.iter().flat_map(|m| m.values()) {
+            let in_vpc = vpc.is_none() || sg.vpc_id.as_deref() == vpc || sg.vpc_id.is_none();
+            if !in_vpc || !cluster_ok(&sg.tags, cluster) {
+                continue;
+            }
+            for (key, res) in STACK_KEYS.iter().zip(RESOURCE_KEYS) {
+                if sg.tags.get(res).map(String::as_str) != Some(MANAGED_SG_RESOURCE) {
+                    continue;
+                }
+                if let Some((k, v)) = sg.tags.get_key_value(*key) {
+                    f.managed_by_stack
+                        .entry((k.as_str(), v.as_str()))
+                        .or_default()
+                        .push(sg);
+                }
+            }
+        }
+        f
+    }
+
+    /// Same answer as [`stack_lb`] for the world and cluster this index was built for.
+    pub fn stack_lb(
+        &self,
+        stack: &StackId,
+        status_hostnames: &[String],
+    ) -> Option<&'w LoadBalancer> {
+        let (key, id) = (stack.stack_key(), stack.stack_id());
+        self.lbs_by_stack
+            .get(&(key.as_str(), id.as_str()))
+            .copied()
+            .or_else(|| {
+                status_hostnames
+                    .iter()
+                    .filter_map(|h| self.lbs_by_dns.get(h.as_str()).copied())
+                    .min_by(|a, b| a.arn.cmp(&b.arn))
+            })
+    }
+
+    /// Same answer as [`stack_managed_sgs`] for the world, cluster and VPC of this index.
+    pub fn stack_managed_sgs(&self, stack: &StackId) -> Vec<&'w SecurityGroup> {
+        let (key, id) = (stack.stack_key(), stack.stack_id());
+        self.managed_by_stack
+            .get(&(key.as_str(), id.as_str()))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+const RESOURCE_KEYS: [&str; 2] = ["service.k8s.aws/resource", "ingress.k8s.aws/resource"];
 
 /// Associated IPv4 and IPv6 CIDR blocks of the VPC.
 pub fn vpc_cidrs(world: &World, vpc: Option<&str>) -> (Vec<String>, Vec<String>) {

@@ -7,16 +7,16 @@ pub mod find;
 use std::collections::BTreeMap;
 
 use crate::core::lbc::ingress::{
-    IngressCtx, build_ingress_model, load_ingress_groups, member_class_params,
+    GroupMembers, IngressCtx, build_ingress_model, load_ingress_groups, member_class_params,
 };
 use crate::core::lbc::model::StackId;
 use crate::core::lbc::model::{Frontend, StackModel};
-use crate::core::lbc::naming;
+use crate::core::lbc::naming::{self, GroupId};
 use crate::core::lbc::resolve::LookupResolver;
 use crate::core::lbc::service::{ExistingLb, ServiceCtx, build_service_model, is_lbc_service};
-use crate::core::lbc::target::{TargetRules, TgbSpec, cluster_tgbs, desired_target_rules};
+use crate::core::lbc::target::{TargetMemo, TargetRules, TgbSpec, cluster_tgbs, target_rules_with};
 use crate::core::plan::{ResourceRef, new_sg_placeholder};
-use crate::world::{ControllerConfig, Tags, World};
+use crate::world::{ControllerConfig, Ingress, IngressClassParams, ObjKey, Service, Tags, World};
 
 /// One stack (a Service's NLB or an IngressGroup's ALB) as the LBC would build it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,159 +81,283 @@ pub struct Desired {
     pub unknowns: Vec<String>,
 }
 
-/// Compute the desired state of `world`.
-pub fn desired(world: &World) -> Desired {
-    let config = world.controller_or_default();
-    let cluster = world.cluster_name().unwrap_or_default().to_string();
-    let vpc = world.vpc_id().map(String::from);
-    let mut unknowns = Vec::new();
-    if world.controller.is_none() {
-        unknowns.push("controller configuration not loaded: LBC defaults assumed".to_string());
-    }
-    if cluster.is_empty() {
-        unknowns.push(
-            "cluster name unknown: managed SG names and target SG selection cannot be checked"
-                .to_string(),
-        );
+/// What every stack build of one world shares: configuration, the backend SG id, the SG
+/// resolver, VPC CIDRs and the tag index of LBs and managed SGs. Building it is linear in the
+/// world; building one stack with it is independent of the world's size (the incremental
+/// planner rebuilds single stacks this way).
+pub struct StackContext<'w> {
+    pub world: &'w World,
+    pub config: ControllerConfig,
+    pub cluster: String,
+    pub vpc: Option<String>,
+    pub backend_sg: Option<BackendSg>,
+    pub backend_id: String,
+    resolver: LookupResolver<crate::core::lbc::resolve::IndexedWorldLookup<'w>>,
+    vpc_v4: Vec<String>,
+    vpc_v6: Vec<String>,
+    finder: find::Finder<'w>,
+}
+
+impl<'w> StackContext<'w> {
+    pub fn new(world: &'w World) -> Self {
+        let config = world.controller_or_default();
+        let cluster = world.cluster_name().unwrap_or_default().to_string();
+        let vpc = world.vpc_id().map(String::from);
+        let backend_sg = backend_sg_state(world, &config, &cluster, vpc.as_deref());
+        let backend_id = backend_sg
+            .as_ref()
+            .map(|b| b.id.clone())
+            .unwrap_or_default();
+        let (vpc_v4, vpc_v6) = find::vpc_cidrs(world, vpc.as_deref());
+        let finder = find::Finder::new(world, &cluster, vpc.as_deref());
+        Self {
+            world,
+            resolver: LookupResolver::indexed_for_world(world),
+            config,
+            cluster,
+            vpc,
+            backend_sg,
+            backend_id,
+            vpc_v4,
+            vpc_v6,
+            finder,
+        }
     }
 
-    let backend_sg = backend_sg_state(world, &config, &cluster, vpc.as_deref());
-    let backend_id = backend_sg
-        .as_ref()
-        .map(|b| b.id.clone())
-        .unwrap_or_default();
-    let resolver = LookupResolver::for_world(world);
-    let (vpc_v4, vpc_v6) = find::vpc_cidrs(world, vpc.as_deref());
-    let mut stacks = BTreeMap::new();
-
-    for svc in world.kube.services.iter().flat_map(|m| m.values()) {
-        if !is_lbc_service(&config, svc) {
-            continue;
+    /// The stack of a Service, `None` when the LBC does not reconcile it.
+    pub fn service_stack(&self, svc: &Service) -> Option<StackState> {
+        if !is_lbc_service(&self.config, svc) {
+            return None;
         }
         let id = StackId::Service(svc.meta.key());
-        let lb = find::stack_lb(world, &cluster, &id, &svc.lb_hostnames);
+        let lb = self.finder.stack_lb(&id, &svc.lb_hostnames);
         let existing = lb.map(|lb| ExistingLb {
             scheme: lb.scheme.clone(),
             security_groups: lb.security_groups.clone(),
             ip_address_type: lb.ip_address_type.clone(),
         });
         let scheme_guess = lb.map(|l| l.scheme.as_str()).unwrap_or("internet-facing");
-        let subnets = find::lb_subnets(world, lb, vpc.as_deref(), scheme_guess);
+        let subnets = find::lb_subnets(self.world, lb, self.vpc.as_deref(), scheme_guess);
         let ctx = ServiceCtx {
-            config: &config,
-            backend_sg_id: &backend_id,
+            config: &self.config,
+            backend_sg_id: &self.backend_id,
             lb_subnets: &subnets,
-            vpc_cidrs: &vpc_v4,
-            vpc_ipv6_cidrs: &vpc_v6,
+            vpc_cidrs: &self.vpc_v4,
+            vpc_ipv6_cidrs: &self.vpc_v6,
             existing_lb: existing,
-            resolver: &resolver,
+            resolver: &self.resolver,
         };
         let model = build_service_model(&ctx, svc);
-        let resources = vec![ResourceRef::Service(svc.meta.key())];
-        let state = stack_state(world, &cluster, vpc.as_deref(), id, resources, model, lb);
-        stacks.insert(state.id.clone(), state);
+        let managed_sgs: Vec<String> = self
+            .finder
+            .stack_managed_sgs(&id)
+            .iter()
+            .map(|sg| sg.id.clone())
+            .collect();
+        let managed_sg_id = managed_id(&model, &managed_sgs);
+        Some(StackState {
+            id,
+            resources: vec![ResourceRef::Service(svc.meta.key())],
+            model,
+            lb: lb.map(|l| l.arn.clone()),
+            managed_sgs,
+            managed_sg_id,
+        })
     }
 
-    if let Some(ings) = world.kube.ingresses.as_ref() {
-        let (no_classes, no_params, no_services) = Default::default();
-        let classes = world.kube.ingress_classes.as_ref().unwrap_or(&no_classes);
-        let params = world
+    /// The IngressGroups of `ingresses` as the LBC loads them, with the IngressClassParams of
+    /// every member.
+    pub fn ingress_groups(
+        &self,
+        ingresses: &BTreeMap<ObjKey, Ingress>,
+    ) -> (
+        BTreeMap<GroupId, GroupMembers>,
+        BTreeMap<ObjKey, IngressClassParams>,
+    ) {
+        let empty_classes = BTreeMap::new();
+        let empty_params = BTreeMap::new();
+        let classes = self
+            .world
+            .kube
+            .ingress_classes
+            .as_ref()
+            .unwrap_or(&empty_classes);
+        let params = self
+            .world
             .kube
             .ingress_class_params
             .as_ref()
-            .unwrap_or(&no_params);
-        let services = world.kube.services.as_ref().unwrap_or(&no_services);
-        let class_params = member_class_params(&config, ings, classes, params);
+            .unwrap_or(&empty_params);
+        (
+            load_ingress_groups(&self.config, ingresses, classes, params),
+            member_class_params(&self.config, ingresses, classes, params),
+        )
+    }
+
+    /// The stack of one IngressGroup; `None` for a group with neither members nor an error.
+    pub fn ingress_stack(
+        &self,
+        ingresses: &BTreeMap<ObjKey, Ingress>,
+        services: &BTreeMap<ObjKey, Service>,
+        class_params: &BTreeMap<ObjKey, IngressClassParams>,
+        group: &GroupId,
+        members: &GroupMembers,
+    ) -> Option<StackState> {
+        let member_objs: Vec<_> = members
+            .members
+            .iter()
+            .filter_map(|k| ingresses.get(k))
+            .collect();
+        if member_objs.is_empty() && members.error.is_none() {
+            return None;
+        }
         let ctx = IngressCtx {
-            config: &config,
-            backend_sg_id: &backend_id,
+            config: &self.config,
+            backend_sg_id: &self.backend_id,
             services,
-            class_params: &class_params,
-            resolver: &resolver,
+            class_params,
+            resolver: &self.resolver,
         };
-        for (group, members) in load_ingress_groups(&config, ings, classes, params) {
-            let member_objs: Vec<_> = members.members.iter().filter_map(|k| ings.get(k)).collect();
-            if member_objs.is_empty() && members.error.is_none() {
-                continue;
-            }
-            let id = StackId::Ingress(group.clone());
-            let model = match &members.error {
-                Some(e) => Err(e.clone()),
-                None => build_ingress_model(&ctx, &group, &member_objs),
-            };
-            let hostnames: Vec<String> = member_objs
-                .iter()
-                .flat_map(|i| i.lb_hostnames.clone())
-                .collect();
-            let lb = find::stack_lb(world, &cluster, &id, &hostnames);
-            let resources = members
+        let id = StackId::Ingress(group.clone());
+        let model = match &members.error {
+            Some(e) => Err(e.clone()),
+            None => build_ingress_model(&ctx, group, &member_objs),
+        };
+        let hostnames: Vec<String> = member_objs
+            .iter()
+            .flat_map(|i| i.lb_hostnames.clone())
+            .collect();
+        let lb = self.finder.stack_lb(&id, &hostnames);
+        let managed_sgs: Vec<String> = self
+            .finder
+            .stack_managed_sgs(&id)
+            .iter()
+            .map(|sg| sg.id.clone())
+            .collect();
+        let managed_sg_id = managed_id(&model, &managed_sgs);
+        Some(StackState {
+            id,
+            resources: members
                 .members
                 .iter()
                 .cloned()
                 .map(ResourceRef::Ingress)
-                .collect();
-            let state = stack_state(world, &cluster, vpc.as_deref(), id, resources, model, lb);
-            stacks.insert(state.id.clone(), state);
-        }
+                .collect(),
+            model,
+            lb: lb.map(|l| l.arn.clone()),
+            managed_sgs,
+            managed_sg_id,
+        })
     }
 
-    let backend_sg = backend_sg.map(|mut b| {
-        b.needed = stacks
-            .values()
+    /// The target-rule bindings of a modelled stack (TGB networking with real SG ids).
+    pub fn stack_tgbs(&self, s: &StackState) -> Option<Vec<TgbSpec>> {
+        let m = s.model.as_ref().ok()?;
+        Some(with_real_ids(
+            TgbSpec::from_stack(&s.id, m),
+            s,
+            &self.backend_id,
+        ))
+    }
+
+    /// The backend SG state, `needed` when some stack allocates it.
+    pub fn backend_sg_for<'s>(
+        &self,
+        stacks: impl IntoIterator<Item = &'s StackState>,
+    ) -> Option<BackendSg> {
+        let needed = stacks
+            .into_iter()
             .any(|s| s.model.as_ref().is_ok_and(|m| m.backend_sg_allocated));
-        b
-    });
+        self.backend_sg.clone().map(|mut b| {
+            b.needed = needed;
+            b
+        })
+    }
+}
+
+/// Compute the desired state of `world`.
+pub fn desired(world: &World) -> Desired {
+    let cx = StackContext::new(world);
+    compute(&cx, &TargetMemo::new(world)).desired
+}
+
+/// The desired state together with what an incremental planner updates it from.
+pub struct Computed {
+    pub desired: Desired,
+    /// The IngressGroups as loaded, and the IngressClassParams of each member.
+    pub groups: BTreeMap<GroupId, GroupMembers>,
+    pub class_params: BTreeMap<ObjKey, IngressClassParams>,
+    /// Keys of each modelled stack's bindings that have networking.
+    pub stack_bindings: BTreeMap<StackId, Vec<String>>,
+}
+
+/// [`desired`] from a prepared context and target memo (kept by the caller for later edits).
+pub fn compute(cx: &StackContext<'_>, memo: &TargetMemo<'_>) -> Computed {
+    let world = cx.world;
+    let mut unknowns = Vec::new();
+    if world.controller.is_none() {
+        unknowns.push("controller configuration not loaded: LBC defaults assumed".to_string());
+    }
+    if cx.cluster.is_empty() {
+        unknowns.push(
+            "cluster name unknown: managed SG names and target SG selection cannot be checked"
+                .to_string(),
+        );
+    }
+    let mut stacks = BTreeMap::new();
+    for svc in world.kube.services.iter().flat_map(|m| m.values()) {
+        if let Some(s) = cx.service_stack(svc) {
+            stacks.insert(s.id.clone(), s);
+        }
+    }
+    let (mut groups, mut class_params) = (BTreeMap::new(), BTreeMap::new());
+    if let Some(ings) = world.kube.ingresses.as_ref() {
+        let empty = BTreeMap::new();
+        let services = world.kube.services.as_ref().unwrap_or(&empty);
+        (groups, class_params) = cx.ingress_groups(ings);
+        for (group, members) in &groups {
+            if let Some(s) = cx.ingress_stack(ings, services, &class_params, group, members) {
+                stacks.insert(s.id.clone(), s);
+            }
+        }
+    }
+    let backend_sg = cx.backend_sg_for(stacks.values());
 
     // Target rules: modelled stacks' bindings; a stack whose build fails keeps its old TGBs.
     let modelled: Vec<(StackId, Vec<TgbSpec>)> = stacks
         .values()
-        .filter_map(|s| {
-            let m = s.model.as_ref().ok()?;
-            Some((
-                s.id.clone(),
-                with_real_ids(TgbSpec::from_stack(&s.id, m), s, &backend_id),
-            ))
+        .filter_map(|s| Some((s.id.clone(), cx.stack_tgbs(s)?)))
+        .collect();
+    let stack_bindings = modelled
+        .iter()
+        .map(|(id, specs)| {
+            let keys = specs
+                .iter()
+                .filter(|t| t.networking.is_some())
+                .map(|t| t.key.clone())
+                .collect();
+            (id.clone(), keys)
         })
         .collect();
     let tgbs = cluster_tgbs(world, &modelled);
-    let targets = desired_target_rules(world, &tgbs);
+    let targets = target_rules_with(world, memo, &tgbs);
     if world.aws.enis.is_none() {
         unknowns.push("no ENIs loaded: target rules not checked".to_string());
     }
 
-    Desired {
-        config,
-        cluster,
-        vpc_id: vpc,
-        backend_sg,
-        stacks,
-        targets,
-        unknowns,
-    }
-}
-
-/// A stack with what the world holds for it: its LB and the managed SGs carrying its tags.
-fn stack_state(
-    world: &World,
-    cluster: &str,
-    vpc: Option<&str>,
-    id: StackId,
-    resources: Vec<ResourceRef>,
-    model: Result<StackModel, String>,
-    lb: Option<&crate::world::LoadBalancer>,
-) -> StackState {
-    let managed_sgs: Vec<String> = find::stack_managed_sgs(world, cluster, vpc, &id)
-        .iter()
-        .map(|sg| sg.id.clone())
-        .collect();
-    let managed_sg_id = managed_id(&model, &managed_sgs);
-    StackState {
-        id,
-        resources,
-        model,
-        lb: lb.map(|l| l.arn.clone()),
-        managed_sgs,
-        managed_sg_id,
+    Computed {
+        desired: Desired {
+            config: cx.config.clone(),
+            cluster: cx.cluster.clone(),
+            vpc_id: cx.vpc.clone(),
+            backend_sg,
+            stacks,
+            targets,
+            unknowns,
+        },
+        groups,
+        class_params,
+        stack_bindings,
     }
 }
 

@@ -41,7 +41,22 @@ impl<'a> Annotations<'a> {
 
     /// The raw value, if present.
     pub fn get(&self, suffix: &str) -> Option<&'a str> {
-        self.map.get(&self.full_key(suffix)).map(String::as_str)
+        // Model builders read dozens of annotations per object: build the key in a reused
+        // buffer instead of allocating one per lookup.
+        thread_local! {
+            static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        let map = self.map;
+        let prefix = self.kind.prefix();
+        KEY.with(|key| match key.try_borrow_mut() {
+            Ok(mut key) => {
+                key.clear();
+                key.push_str(prefix);
+                key.push_str(suffix);
+                map.get(key.as_str()).map(String::as_str)
+            }
+            Err(_) => map.get(&format!("{prefix}{suffix}")).map(String::as_str),
+        })
     }
 
     pub fn has(&self, suffix: &str) -> bool {

@@ -194,6 +194,65 @@ impl SgLookup for WorldLookup<'_> {
     }
 }
 
+/// [`WorldLookup`] with the `Name` tags of every SG indexed once, for a world whose Services
+/// are all resolved (each name lookup would otherwise scan every SG). Same answers.
+#[derive(Debug, Clone)]
+pub struct IndexedWorldLookup<'a> {
+    plain: WorldLookup<'a>,
+    by_name: std::collections::BTreeMap<&'a str, Vec<&'a crate::world::SecurityGroup>>,
+}
+
+impl<'a> IndexedWorldLookup<'a> {
+    pub fn new(world: &'a World) -> Self {
+        let mut by_name: std::collections::BTreeMap<&str, Vec<_>> = Default::default();
+        for g in world.aws.security_groups.iter().flat_map(|m| m.values()) {
+            if let Some(n) = g.name_tag() {
+                by_name.entry(n).or_default().push(g);
+            }
+        }
+        Self {
+            plain: WorldLookup::new(world),
+            by_name,
+        }
+    }
+}
+
+impl SgLookup for IndexedWorldLookup<'_> {
+    fn by_ids(&self, ids: &[String]) -> Result<Vec<FoundSg>, AwsError> {
+        self.plain.by_ids(ids)
+    }
+
+    fn by_name_tags(&self, names: &[String], vpc_id: &str) -> Result<Vec<FoundSg>, AwsError> {
+        self.plain.groups()?;
+        let mut found: Vec<&crate::world::SecurityGroup> = dedup_in_order(names)
+            .iter()
+            .filter_map(|n| self.by_name.get(n.as_str()))
+            .flatten()
+            .copied()
+            .filter(|g| g.vpc_id.as_deref().is_none_or(|v| v == vpc_id))
+            .collect();
+        // the plain lookup answers in SG id order
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(found
+            .into_iter()
+            .map(|g| FoundSg {
+                id: g.id.clone(),
+                name_tag: g.name_tag().map(String::from),
+            })
+            .collect())
+    }
+}
+
+impl<'a> LookupResolver<IndexedWorldLookup<'a>> {
+    /// [`LookupResolver::for_world`] over the indexed lookup.
+    pub fn indexed_for_world(world: &'a World) -> Self {
+        Self::new(
+            IndexedWorldLookup::new(world),
+            world.vpc_id().unwrap_or_default(),
+        )
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 mod tests {
@@ -279,6 +338,31 @@ mod tests {
         let w = world(&[("sg-1", Some("web"), "vpc-a")]);
         let r = LookupResolver::new(WorldLookup::new(&w), "vpc-a");
         assert_eq!(r.resolve(&toks(&["web", "web"])).unwrap(), ["sg-1"]);
+    }
+
+    #[test]
+    fn the_indexed_lookup_answers_like_the_plain_one() {
+        let w = world(&[
+            ("sg-3", Some("web"), "vpc-a"),
+            ("sg-1", Some("api"), "vpc-a"),
+            ("sg-2", Some("web"), "vpc-b"),
+            ("sg-4", None, "vpc-a"),
+        ]);
+        for toks_ in [
+            &["web"][..],
+            &["api", "web"],
+            &["web", "api", "web"],
+            &["nope"],
+            &["sg-4", "web"],
+            &["sg-9"],
+        ] {
+            for vpc in ["vpc-a", "vpc-b"] {
+                let plain = LookupResolver::new(WorldLookup::new(&w), vpc).resolve(&toks(toks_));
+                let fast =
+                    LookupResolver::new(IndexedWorldLookup::new(&w), vpc).resolve(&toks(toks_));
+                assert_eq!(plain, fast, "{toks_:?} in {vpc}");
+            }
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Change, ChangeKind, Owner, Plan, PlanError, Risk};
 use crate::core::desired::{Desired, StackState, desired};
-use crate::core::lbc::model::{Frontend, ManagedSg};
+use crate::core::lbc::model::{Frontend, ManagedSg, StackId};
 use crate::core::lbc::target::target_sg_changes;
 use crate::world::{Rule, SecurityGroup, Tags, World};
 
@@ -16,11 +16,158 @@ pub fn drift(world: &World) -> Plan {
 
 /// Drift against an already computed desired state.
 pub fn drift_of(world: &World, d: &Desired) -> Plan {
-    let mut b = Builder::default();
-    let sgs = world.aws.security_groups.clone().unwrap_or_default();
+    let mut plan = DriftParts::of(world, d).assemble();
+    super::risk::refine(world, &mut plan);
+    plan
+}
 
-    // 1. the shared backend SG exists before any LB references it
-    if let Some(bsg) = &d.backend_sg {
+/// Drift split by what each change comes from, in the order the plan lists them, so that an
+/// edit can recompute only its own parts (see `incremental`).
+#[derive(Debug, Clone, Default)]
+pub struct DriftParts {
+    /// 1. The shared backend SG: create it, or sync its tags.
+    pub backend: Vec<Change>,
+    /// 2. Per stack: managed SG, its rules and tags, the LB's SG list; SGs to delete later.
+    pub stacks: BTreeMap<StackId, StackDrift>,
+    /// 3. Per target SG: authorize, then revoke (the LBC's order).
+    pub targets: BTreeMap<String, Vec<Change>>,
+    /// Bindings whose rules could not be computed, by binding key.
+    pub tgb_errors: BTreeMap<String, PlanError>,
+    /// 4. The backend SG's deletion when no stack needs it.
+    pub backend_delete: Vec<Change>,
+    pub unknowns: Vec<String>,
+}
+
+/// Replacements for some parts of a [`DriftParts`] (what an edit recomputed).
+#[derive(Debug, Clone, Default)]
+pub struct PartsOverlay {
+    /// Step 1 and the backend deletion of step 4.
+    pub backend: Option<(Vec<Change>, Vec<Change>)>,
+    pub stacks: BTreeMap<StackId, StackDrift>,
+    /// Per target SG; `None` drops the SG's entry.
+    pub targets: BTreeMap<String, Option<Vec<Change>>>,
+    /// Every target SG's changes at once (applied before `targets`).
+    pub all_targets: Option<BTreeMap<String, Vec<Change>>>,
+    /// Per binding key; `None` drops the binding's error.
+    pub tgb_errors: BTreeMap<String, Option<PlanError>>,
+}
+
+/// The drift of one stack.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StackDrift {
+    pub changes: Vec<Change>,
+    /// SGs deleted after everything else: (SG, stack label).
+    pub deletions: Vec<(String, String)>,
+    pub error: Option<PlanError>,
+}
+
+impl DriftParts {
+    pub fn of(world: &World, d: &Desired) -> Self {
+        let no_sgs = BTreeMap::new();
+        let sgs = world.aws.security_groups.as_ref().unwrap_or(&no_sgs);
+        let (backend, backend_delete) = backend_parts(sgs, d, d.backend_sg.as_ref());
+        let stacks = d
+            .stacks
+            .values()
+            .map(|s| (s.id.clone(), stack_drift(world, d, s)))
+            .collect();
+        let targets = target_sg_changes(world, &d.targets)
+            .into_iter()
+            .map(|(sg, ch)| {
+                let changes = target_changes(sgs.get(&sg), &sg, ch);
+                (sg, changes)
+            })
+            .collect();
+        DriftParts {
+            backend,
+            stacks,
+            targets,
+            tgb_errors: tgb_errors(&d.targets.tgbs),
+            backend_delete,
+            unknowns: d.unknowns.clone(),
+        }
+    }
+
+    /// The plan these parts make, in drift order.
+    pub fn assemble(&self) -> Plan {
+        self.assemble_with(&PartsOverlay::default())
+    }
+
+    /// The plan these parts make with some of them replaced.
+    pub fn assemble_with(&self, o: &PartsOverlay) -> Plan {
+        let mut b = Builder::default();
+        let (backend, backend_delete) = match &o.backend {
+            Some((first, last)) => (first, last),
+            None => (&self.backend, &self.backend_delete),
+        };
+        b.changes.extend(backend.iter().cloned());
+        let stacks: Vec<&StackDrift> = self
+            .stacks
+            .iter()
+            .map(|(id, sd)| o.stacks.get(id).unwrap_or(sd))
+            .collect();
+        for sd in &stacks {
+            b.changes.extend(sd.changes.iter().cloned());
+            b.errors.extend(sd.error.iter().cloned());
+        }
+        let targets = o.all_targets.as_ref().unwrap_or(&self.targets);
+        let keys: BTreeSet<&String> = targets.keys().chain(o.targets.keys()).collect();
+        for sg in keys {
+            let changes = match o.targets.get(sg) {
+                Some(replaced) => replaced.as_ref(),
+                None => targets.get(sg),
+            };
+            b.changes.extend(changes.into_iter().flatten().cloned());
+        }
+        let keys: BTreeSet<&String> = self.tgb_errors.keys().chain(o.tgb_errors.keys()).collect();
+        for k in keys {
+            let e = match o.tgb_errors.get(k) {
+                Some(replaced) => replaced.as_ref(),
+                None => self.tgb_errors.get(k),
+            };
+            b.errors.extend(e.cloned());
+        }
+        for sd in &stacks {
+            for (id, label) in &sd.deletions {
+                b.push(
+                    ChangeKind::DeleteSecurityGroup { sg: id.clone() },
+                    Risk::Unchanged,
+                    Some(label.clone()),
+                );
+            }
+        }
+        b.changes.extend(backend_delete.iter().cloned());
+        let mut plan = b.finish();
+        plan.warnings.extend(self.unknowns.iter().cloned());
+        plan
+    }
+}
+
+/// The errors of bindings that could not be computed, by binding key.
+pub fn tgb_errors(tgbs: &[crate::core::lbc::target::TgbOutcome]) -> BTreeMap<String, PlanError> {
+    tgbs.iter()
+        .filter_map(|t| {
+            let e = t.result.as_ref().err()?;
+            Some((
+                t.key.clone(),
+                PlanError {
+                    resource: t.key.clone(),
+                    message: e.to_string(),
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Step 1 (create or tag-sync the backend SG) and step 4's backend deletion, for `bsg` (the
+/// desired backend SG, with its `needed` flag) against the world's SGs.
+pub fn backend_parts(
+    sgs: &BTreeMap<String, SecurityGroup>,
+    d: &Desired,
+    bsg: Option<&crate::core::desired::BackendSg>,
+) -> (Vec<Change>, Vec<Change>) {
+    let mut b = Builder::default();
+    if let Some(bsg) = bsg {
         if !bsg.explicit && bsg.needed && !bsg.exists {
             b.push(
                 ChangeKind::CreateSecurityGroup {
@@ -38,94 +185,83 @@ pub fn drift_of(world: &World, d: &Desired) -> Plan {
             tag_sync(&mut b, sg, &bsg.tags, |k| k.starts_with("aws:"), None);
         }
     }
-
-    // 2. per stack: managed SG, its rules and tags, the LB's SG list
-    let mut deletions: Vec<(String, String)> = Vec::new();
-    for s in d.stacks.values() {
-        let label = s.id.to_string();
-        let model = match &s.model {
-            Ok(m) => m,
-            Err(e) => {
-                b.errors.push(PlanError {
-                    resource: label.clone(),
-                    message: format!("Failed build model due to {e}"),
-                });
-                continue;
-            }
-        };
-        match &model.frontend {
-            Frontend::Managed(m) => managed_sg(&mut b, d, s, m, &sgs, &label),
-            _ => {
-                for id in &s.managed_sgs {
-                    deletions.push((id.clone(), label.clone()));
-                }
-            }
-        }
-        if let Frontend::Managed(_) = &model.frontend {
-            for dup in s.managed_sgs.iter().skip(1) {
-                deletions.push((dup.clone(), label.clone()));
-            }
-        }
-        lb_security_groups(&mut b, world, d, s, &label);
-    }
-
-    // 3. target SGs: authorize first, then revoke (the LBC's order)
-    for (sg, ch) in target_sg_changes(world, &d.targets) {
-        if !ch.authorize.is_empty() {
-            b.push(
-                ChangeKind::AuthorizeIngress {
-                    sg: sg.clone(),
-                    rules: ch.authorize.clone(),
-                },
-                Risk::Widened,
-                None,
-            );
-        }
-        if !ch.revoke.is_empty() {
-            let ids = rule_ids(sgs.get(&sg), &ch.revoke);
-            b.push(
-                ChangeKind::RevokeIngress {
-                    sg,
-                    rules: ch.revoke,
-                    rule_ids: ids,
-                },
-                Risk::Narrowed,
-                None,
-            );
-        }
-    }
-    for t in &d.targets.tgbs {
-        if let Err(e) = &t.result {
-            b.errors.push(PlanError {
-                resource: t.key.clone(),
-                message: e.to_string(),
-            });
-        }
-    }
-
-    // 4. post-synthesis: SGs no longer used by their stack, and an unneeded backend SG
-    for (id, label) in deletions {
-        b.push(
-            ChangeKind::DeleteSecurityGroup { sg: id },
-            Risk::Unchanged,
-            Some(label),
-        );
-    }
-    if let Some(bsg) = d
-        .backend_sg
-        .as_ref()
-        .filter(|b| !b.explicit && b.exists && !b.needed && !d.stacks.is_empty())
+    let mut tail = Builder::default();
+    if let Some(bsg) = bsg.filter(|b| !b.explicit && b.exists && !b.needed && !d.stacks.is_empty())
     {
-        b.push(
+        tail.push(
             ChangeKind::DeleteSecurityGroup { sg: bsg.id.clone() },
             Risk::Unchanged,
             None,
         );
     }
-    let mut plan = b.finish();
-    plan.warnings.extend(d.unknowns.iter().cloned());
-    super::risk::refine(world, &mut plan);
-    plan
+    (b.changes, tail.changes)
+}
+
+/// Step 2 for one stack. Reads from `d` only its configuration, cluster, VPC and backend SG id.
+pub fn stack_drift(world: &World, d: &Desired, s: &StackState) -> StackDrift {
+    let no_sgs = BTreeMap::new();
+    let sgs = world.aws.security_groups.as_ref().unwrap_or(&no_sgs);
+    let mut b = Builder::default();
+    let mut out = StackDrift::default();
+    let label = s.id.to_string();
+    let model = match &s.model {
+        Ok(m) => m,
+        Err(e) => {
+            out.error = Some(PlanError {
+                resource: label,
+                message: format!("Failed build model due to {e}"),
+            });
+            return out;
+        }
+    };
+    match &model.frontend {
+        Frontend::Managed(m) => managed_sg(&mut b, d, s, m, sgs, &label),
+        _ => {
+            for id in &s.managed_sgs {
+                out.deletions.push((id.clone(), label.clone()));
+            }
+        }
+    }
+    if let Frontend::Managed(_) = &model.frontend {
+        for dup in s.managed_sgs.iter().skip(1) {
+            out.deletions.push((dup.clone(), label.clone()));
+        }
+    }
+    lb_security_groups(&mut b, world, d, s, &label);
+    out.changes = b.changes;
+    out
+}
+
+/// Step 3 for one target SG: authorize, then revoke with the rules' ids.
+pub fn target_changes(
+    sg: Option<&SecurityGroup>,
+    id: &str,
+    ch: crate::core::lbc::target::TargetSgChanges,
+) -> Vec<Change> {
+    let mut b = Builder::default();
+    if !ch.authorize.is_empty() {
+        b.push(
+            ChangeKind::AuthorizeIngress {
+                sg: id.to_string(),
+                rules: ch.authorize,
+            },
+            Risk::Widened,
+            None,
+        );
+    }
+    if !ch.revoke.is_empty() {
+        let ids = rule_ids(sg, &ch.revoke);
+        b.push(
+            ChangeKind::RevokeIngress {
+                sg: id.to_string(),
+                rules: ch.revoke,
+                rule_ids: ids,
+            },
+            Risk::Narrowed,
+            None,
+        );
+    }
+    b.changes
 }
 
 #[derive(Default)]

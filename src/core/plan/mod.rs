@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod drift;
 pub mod edit;
+pub mod incremental;
 pub mod planner;
 pub mod quotas;
 pub mod render;
@@ -17,7 +18,8 @@ use crate::world::{Rule, Tags};
 
 pub use drift::drift;
 pub use edit::{Edit, ResourceRef};
-pub use planner::{InvalidEdit, plan};
+pub use incremental::Planner;
+pub use planner::{InvalidEdit, plan, plan_simple};
 
 /// Who makes a change happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

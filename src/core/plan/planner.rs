@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::apply::apply_to_world;
 use super::edit::{Edit, ResourceRef, parse_source, validate_cidr};
 use super::quotas::quota_errors;
-use super::{Change, ChangeKind, Owner, Plan, Risk, drift};
+use super::{Change, ChangeKind, Owner, Plan, PlanError, Risk, drift};
 use crate::core::lbc::annotations::{ING_PREFIX, SVC_PREFIX, split_list};
 use crate::core::lbc::target::is_lbc_managed;
 use crate::world::{Origin, Rule, SecurityGroup, World};
@@ -17,15 +17,47 @@ use crate::world::{Origin, Rule, SecurityGroup, World};
 #[error("{0}")]
 pub struct InvalidEdit(pub String);
 
-/// Plan an edit: validate it, apply it in memory, and collect what the LBC would then do.
+/// Plan an edit: validate it, and collect what the LBC would do once it is made. Runs the
+/// incremental [`Planner`](super::incremental::Planner); the result equals [`plan_simple`].
 pub fn plan(world: &World, edit: &Edit) -> Result<Plan, InvalidEdit> {
-    let (edited, first) = match edit {
+    super::incremental::Planner::new(world).plan(edit)
+}
+
+/// The reference planner, the specification [`plan`] is tested against: apply the edit to a
+/// copy of the world, and the LBC's reaction is the drift of the copy.
+pub fn plan_simple(world: &World, edit: &Edit) -> Result<Plan, InvalidEdit> {
+    let (edited, first) = edited_world(world, edit)?;
+    let before = drift(world);
+    let after = drift(&edited);
+    let pending: BTreeSet<String> = before.changes.iter().map(change_key).collect();
+    let old_errors: BTreeSet<PlanError> = before.errors.iter().cloned().collect();
+    let mut plan = combine(edit, first, &pending, &old_errors, after);
+    let result = apply_to_world(world, &plan);
+    plan.errors.extend(quota_errors(world, &result, &plan));
+    plan.warnings.extend(edit_warnings(world, edit));
+    finish(world, &mut plan);
+    Ok(plan)
+}
+
+/// What every plan carries besides its changes: risk judged against the world before it, and
+/// the exposure before and after.
+pub(crate) fn finish(world: &World, plan: &mut Plan) {
+    super::risk::refine(world, plan);
+    plan.exposure = crate::core::reach::exposure_diff(world, &apply_to_world(world, plan));
+}
+
+/// Validate an edit and make it on a copy of the world; also the user's own changes.
+pub(crate) fn edited_world(
+    world: &World,
+    edit: &Edit,
+) -> Result<(World, Vec<Change>), InvalidEdit> {
+    match edit {
         Edit::Annotations {
             resource,
             set,
             unset,
-        } => annotation_edit(world, resource, set, unset)?,
-        Edit::Rules { sg, add, remove } => rule_edit(world, sg, add, remove)?,
+        } => annotation_edit(world, resource, set, unset),
+        Edit::Rules { sg, add, remove } => rule_edit(world, sg, add, remove),
         Edit::ControllerFlag { name, value } => {
             let mut w = world.clone();
             let mut cfg = w.controller_or_default();
@@ -35,18 +67,25 @@ pub fn plan(world: &World, edit: &Edit) -> Result<Plan, InvalidEdit> {
                 ))
             })?;
             w.controller = Some(cfg);
-            (w, Vec::new())
+            Ok((w, Vec::new()))
         }
-    };
-    let before = drift(world);
-    let after = drift(&edited);
-    let was_pending: BTreeSet<String> = before.changes.iter().map(change_key).collect();
+    }
+}
+
+/// The plan of an edit from the user's changes (`first`), the drift after the edit, and what
+/// was pending (and failing) before it. Quota errors and edit warnings are added by the caller.
+pub(crate) fn combine(
+    edit: &Edit,
+    first: Vec<Change>,
+    pending: &BTreeSet<String>,
+    old_errors: &BTreeSet<PlanError>,
+    after: Plan,
+) -> Plan {
     let mut changes = first;
     for mut c in after.changes {
-        c.pending = was_pending.contains(&change_key(&c));
+        c.pending = pending.contains(&change_key(&c));
         changes.push(c);
     }
-    let old_errors: BTreeSet<_> = before.errors.iter().cloned().collect();
     let mut plan = Plan {
         edit: Some(edit.clone()),
         changes,
@@ -68,25 +107,21 @@ pub fn plan(world: &World, edit: &Edit) -> Result<Plan, InvalidEdit> {
             "{still} LBC error(s) already present before this edit remain (see `lbsg audit`)"
         ));
     }
-    super::risk::refine(world, &mut plan);
-    let result = apply_to_world(world, &plan);
-    plan.errors.extend(quota_errors(world, &result, &plan));
-    plan.exposure = crate::core::reach::exposure_diff(world, &result);
-    plan.warnings.extend(edit_warnings(world, edit));
-    Ok(plan)
+    plan
 }
 
 /// Identity of a change for "was it already pending" (ignores owner and pending flag).
-fn change_key(c: &Change) -> String {
+pub(crate) fn change_key(c: &Change) -> String {
     serde_json::to_string(&c.kind).unwrap_or_default()
 }
 
-fn annotation_edit(
+/// Validate an annotation edit; the patch it makes.
+pub(crate) fn annotation_patch(
     world: &World,
     resource: &ResourceRef,
     set: &std::collections::BTreeMap<String, String>,
     unset: &[String],
-) -> Result<(World, Vec<Change>), InvalidEdit> {
+) -> Result<Change, InvalidEdit> {
     let meta = match resource {
         ResourceRef::Service(k) => world.kube.services.as_ref().and_then(|m| m.get(k)).map(|s| &s.meta),
         ResourceRef::Ingress(k) => world.kube.ingresses.as_ref().and_then(|m| m.get(k)).map(|i| &i.meta),
@@ -107,7 +142,7 @@ fn annotation_edit(
             )));
         }
     }
-    let patch = Change {
+    Ok(Change {
         kind: ChangeKind::PatchAnnotations {
             resource: resource.clone(),
             resource_version: meta.resource_version.clone(),
@@ -118,7 +153,16 @@ fn annotation_edit(
         risk: Risk::Unchanged,
         stack: Some(resource.to_string()),
         pending: false,
-    };
+    })
+}
+
+fn annotation_edit(
+    world: &World,
+    resource: &ResourceRef,
+    set: &std::collections::BTreeMap<String, String>,
+    unset: &[String],
+) -> Result<(World, Vec<Change>), InvalidEdit> {
+    let patch = annotation_patch(world, resource, set, unset)?;
     let edited = apply_to_world(
         world,
         &Plan {
@@ -220,6 +264,24 @@ fn rule_edit(
     add: &[Rule],
     remove: &[Rule],
 ) -> Result<(World, Vec<Change>), InvalidEdit> {
+    let changes = rule_changes(world, sg_id, add, remove)?;
+    let edited = apply_to_world(
+        world,
+        &Plan {
+            changes: changes.clone(),
+            ..Plan::default()
+        },
+    );
+    Ok((edited, changes))
+}
+
+/// Validate a rule edit; the user's changes it makes.
+pub(crate) fn rule_changes(
+    world: &World,
+    sg_id: &str,
+    add: &[Rule],
+    remove: &[Rule],
+) -> Result<Vec<Change>, InvalidEdit> {
     let sg = world
         .aws
         .security_groups
@@ -298,14 +360,7 @@ fn rule_edit(
             pending: false,
         });
     }
-    let edited = apply_to_world(
-        world,
-        &Plan {
-            changes: changes.clone(),
-            ..Plan::default()
-        },
-    );
-    Ok((edited, changes))
+    Ok(changes)
 }
 
 /// For an SG whose inbound rules the LBC owns: the annotation that expresses the same intent.
@@ -340,7 +395,7 @@ fn lbc_owned_hint(world: &World, sg: &SecurityGroup) -> Option<String> {
 }
 
 /// Warnings about who else may change the same thing back.
-fn edit_warnings(world: &World, edit: &Edit) -> Vec<String> {
+pub(crate) fn edit_warnings(world: &World, edit: &Edit) -> Vec<String> {
     let Edit::Annotations {
         resource,
         set,

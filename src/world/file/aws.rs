@@ -74,7 +74,7 @@ fn tags(at: &At<'_>, field: &str) -> Res<Tags> {
 
 /// Reads items into a keyed section, rejecting duplicate ids (also across pages).
 fn keyed_section<'a, T>(
-    seen: &mut Unique,
+    seen: &mut Unique<'a>,
     what: &str,
     id_field: &str,
     list: Vec<At<'a>>,
@@ -90,7 +90,7 @@ fn keyed_section<'a, T>(
     Ok(out)
 }
 
-fn read_ec2(ec2: &At<'_>, side: &mut AwsSide, seen: &mut Unique) -> Res<()> {
+fn read_ec2<'a>(ec2: &At<'a>, side: &mut AwsSide, seen: &mut Unique<'a>) -> Res<()> {
     if let Some(call) = ec2.get("DescribeVpcs")? {
         // A list in the world: document order is kept.
         let mut vpcs = Vec::new();
@@ -322,10 +322,10 @@ fn match_key(rule: &Rule) -> (String, i32, i32, Source) {
 /// Adds rule ids and tags from DescribeSecurityGroupRules to the matching expanded rules (same
 /// group, direction and identity). An entry that matches nothing loaded is ignored: the two
 /// calls may have been made at different times.
-fn attach_rule_details(
-    call: &At<'_>,
+fn attach_rule_details<'a>(
+    call: &At<'a>,
     groups: &mut BTreeMap<String, SecurityGroup>,
-    seen: &mut Unique,
+    seen: &mut Unique<'a>,
 ) -> Res<()> {
     let mut taken = HashSet::new();
     for at in items(call, "SecurityGroupRules")? {
@@ -472,7 +472,7 @@ fn read_prefix_list(at: &At<'_>, id: String) -> Res<PrefixList> {
     })
 }
 
-fn read_elbv2(elb: &At<'_>, side: &mut AwsSide, seen: &mut Unique) -> Res<()> {
+fn read_elbv2<'a>(elb: &At<'a>, side: &mut AwsSide, seen: &mut Unique<'a>) -> Res<()> {
     if let Some(call) = elb.get("DescribeLoadBalancers")? {
         side.load_balancers = Some(keyed_section(
             seen,

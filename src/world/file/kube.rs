@@ -127,7 +127,7 @@ fn collect<'a>(at: &At<'a>, out: &mut Vec<At<'a>>) -> Res<()> {
 struct Reader<'a> {
     side: KubeSide,
     lbc: LbcArgs<'a>,
-    seen: Unique,
+    seen: Unique<'a>,
 }
 
 /// Inserts into a keyed section, creating it, rejecting a second object with the same key.

@@ -7,7 +7,9 @@
 //! its line and column, and scalars keep their source text and quoting, so `"80"` (a string) and
 //! `80` (an integer) stay distinct and `on` is never silently turned into a boolean.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 use serde_saphyr::granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanError, Span};
 
@@ -51,29 +53,31 @@ impl Problem {
 
 pub(crate) type Res<T> = Result<T, Problem>;
 
+/// Scalars and keys borrow from the source text where the parser allows it (most do), which
+/// keeps a large world file from turning into millions of small allocations.
 #[derive(Debug, Clone)]
-pub(crate) enum Value {
+pub(crate) enum Value<'t> {
     Null,
     /// `plain` is false for quoted, block and `!!str`-tagged scalars: those are always text.
     Scalar {
-        text: String,
+        text: Cow<'t, str>,
         plain: bool,
     },
-    Seq(Vec<Node>),
-    Map(Vec<Entry>),
+    Seq(Vec<Node<'t>>),
+    Map(Vec<Entry<'t>>),
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Node {
+pub(crate) struct Node<'t> {
     pub pos: Pos,
-    pub value: Value,
+    pub value: Value<'t>,
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Entry {
-    pub key: String,
+pub(crate) struct Entry<'t> {
+    pub key: Cow<'t, str>,
     pub key_pos: Pos,
-    pub value: Node,
+    pub value: Node<'t>,
 }
 
 /// Plain scalars that mean null in the YAML core schema.
@@ -97,28 +101,28 @@ pub(crate) fn push_key(path: &str, key: &str) -> String {
 /// Upper bound on nodes materialised, so a file of nested aliases cannot exhaust memory.
 const MAX_NODES: usize = 5_000_000;
 
-enum Frame {
+enum Frame<'t> {
     Seq {
         pos: Pos,
         anchor: usize,
-        items: Vec<Node>,
+        items: Vec<Node<'t>>,
     },
     Map {
         pos: Pos,
         anchor: usize,
-        entries: Vec<Entry>,
-        key: Option<(String, Pos)>,
+        entries: Vec<Entry<'t>>,
+        key: Option<(Cow<'t, str>, Pos)>,
     },
 }
 
-struct Builder {
-    stack: Vec<Frame>,
-    anchors: HashMap<usize, (Node, usize)>,
-    root: Option<Node>,
+struct Builder<'t> {
+    stack: Vec<Frame<'t>>,
+    anchors: HashMap<usize, (Node<'t>, usize)>,
+    root: Option<Node<'t>>,
     nodes: usize,
 }
 
-impl Builder {
+impl<'t> Builder<'t> {
     /// The path of the node being read, for syntax errors.
     fn path(&self) -> String {
         let mut path = String::new();
@@ -140,7 +144,7 @@ impl Builder {
 
     /// Places a finished node into its parent (or as the document root). `added` is the number
     /// of nodes this adds to the document (more than one for an expanded alias).
-    fn place(&mut self, node: Node, anchor: usize, added: usize) -> Res<()> {
+    fn place(&mut self, node: Node<'t>, anchor: usize, added: usize) -> Res<()> {
         self.nodes += added;
         if self.nodes > MAX_NODES {
             return Err(self.problem(node.pos, "document too large (alias expansion)"));
@@ -152,7 +156,7 @@ impl Builder {
         let key_expected = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
         if key_expected {
             let text = match node.value {
-                Value::Null => String::new(),
+                Value::Null => Cow::Borrowed(""),
                 Value::Scalar { text, .. } => text,
                 Value::Seq(_) | Value::Map(_) => {
                     return Err(self.problem(
@@ -195,7 +199,7 @@ impl Builder {
         Ok(())
     }
 
-    fn count(node: &Node) -> usize {
+    fn count(node: &Node<'_>) -> usize {
         1 + match &node.value {
             Value::Seq(items) => items.iter().map(Self::count).sum(),
             Value::Map(entries) => entries.iter().map(|e| Self::count(&e.value)).sum(),
@@ -203,7 +207,7 @@ impl Builder {
         }
     }
 
-    fn event(&mut self, event: Event<'_>, span: Span) -> Res<()> {
+    fn event(&mut self, event: Event<'t>, span: Span) -> Res<()> {
         let pos = Pos::of(&span);
         match event {
             Event::Scalar(text, style, anchor, tag) => {
@@ -214,10 +218,7 @@ impl Builder {
                 let value = if plain && is_null_text(&text) {
                     Value::Null
                 } else {
-                    Value::Scalar {
-                        text: text.into_owned(),
-                        plain,
-                    }
+                    Value::Scalar { text, plain }
                 };
                 self.place(Node { pos, value }, anchor, 1)
             }
@@ -285,7 +286,7 @@ impl Builder {
 }
 
 /// Parses one YAML (or JSON) document into a located tree. `Ok(None)` for an empty document.
-pub(crate) fn parse(text: &str) -> Res<Option<Node>> {
+pub(crate) fn parse(text: &str) -> Res<Option<Node<'_>>> {
     match build(text) {
         Ok(root) => Ok(root),
         Err(Failure::Located(p)) => Err(p),
@@ -299,7 +300,7 @@ enum Failure {
     Scan(ScanError, String),
 }
 
-fn build(text: &str) -> Result<Option<Node>, Failure> {
+fn build(text: &str) -> Result<Option<Node<'_>>, Failure> {
     let mut builder = Builder {
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -365,7 +366,7 @@ fn path_of_unclosed(text: &str, pos: Pos) -> Option<String> {
     None
 }
 
-fn find_path(node: &Node, pos: Pos, path: String) -> Option<String> {
+fn find_path(node: &Node<'_>, pos: Pos, path: String) -> Option<String> {
     if node.pos == pos && matches!(node.value, Value::Seq(_) | Value::Map(_)) {
         return Some(path);
     }
@@ -381,7 +382,7 @@ fn find_path(node: &Node, pos: Pos, path: String) -> Option<String> {
     }
 }
 
-fn describe(value: &Value) -> String {
+fn describe(value: &Value<'_>) -> String {
     match value {
         Value::Null => "null".into(),
         Value::Scalar { text, plain: true } => format!("`{text}`"),
@@ -391,19 +392,65 @@ fn describe(value: &Value) -> String {
     }
 }
 
+/// The field path that reached a node, built only when a message needs it: each step is one
+/// small shared link, never a copy of the path so far.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Path<'a>(Option<Rc<Step<'a>>>);
+
+#[derive(Debug)]
+enum Step<'a> {
+    Key(Path<'a>, &'a str),
+    Index(Path<'a>, usize),
+}
+
+impl<'a> Path<'a> {
+    fn key(&self, key: &'a str) -> Self {
+        Path(Some(Rc::new(Step::Key(self.clone(), key))))
+    }
+
+    fn index(&self, i: usize) -> Self {
+        Path(Some(Rc::new(Step::Index(self.clone(), i))))
+    }
+
+    /// `a.b[3]["odd key"]`, as [`push_key`] spells it.
+    pub fn render(&self) -> String {
+        let mut steps = Vec::new();
+        let mut at = self;
+        while let Some(step) = &at.0 {
+            steps.push(step.as_ref());
+            at = match step.as_ref() {
+                Step::Key(parent, _) | Step::Index(parent, _) => parent,
+            };
+        }
+        let mut out = String::new();
+        for step in steps.into_iter().rev() {
+            match step {
+                Step::Key(_, k) => out = push_key(&out, k),
+                Step::Index(_, i) => out = format!("{out}[{i}]"),
+            }
+        }
+        out
+    }
+}
+
 /// A node plus the field path that reached it.
 #[derive(Debug, Clone)]
 pub(crate) struct At<'a> {
-    pub node: &'a Node,
-    pub path: String,
+    pub node: &'a Node<'a>,
+    path: Path<'a>,
 }
 
 impl<'a> At<'a> {
-    pub fn root(node: &'a Node) -> Self {
+    pub fn root(node: &'a Node<'a>) -> Self {
         At {
             node,
-            path: String::new(),
+            path: Path::default(),
         }
+    }
+
+    /// The field path of this node (`aws.ec2.DescribeSecurityGroups.SecurityGroups[3]`).
+    pub fn path(&self) -> String {
+        self.path.render()
     }
 
     pub fn pos(&self) -> Pos {
@@ -412,7 +459,7 @@ impl<'a> At<'a> {
 
     /// A problem located at this node.
     pub fn err(&self, message: impl Into<String>) -> Problem {
-        Problem::new(self.node.pos, &self.path, message)
+        Problem::new(self.node.pos, &self.path(), message)
     }
 
     fn expected(&self, what: &str) -> Problem {
@@ -440,11 +487,12 @@ impl<'a> At<'a> {
             Value::Map(entries) => Ok(entries
                 .iter()
                 .map(|e| {
+                    let key: &'a str = &e.key;
                     (
-                        e.key.as_str(),
+                        key,
                         At {
                             node: &e.value,
-                            path: push_key(&self.path, &e.key),
+                            path: self.path.key(key),
                         },
                     )
                 })
@@ -459,10 +507,10 @@ impl<'a> At<'a> {
             return Err(self.expected("a mapping"));
         };
         for e in entries {
-            if !allowed.contains(&e.key.as_str()) {
+            if !allowed.contains(&e.key.as_ref()) {
                 return Err(Problem::new(
                     e.key_pos,
-                    &push_key(&self.path, &e.key),
+                    &push_key(&self.path(), &e.key),
                     format!(
                         "unknown field `{}`; expected one of: {}",
                         e.key,
@@ -485,7 +533,7 @@ impl<'a> At<'a> {
             .filter(|e| !matches!(e.value.value, Value::Null))
             .map(|e| At {
                 node: &e.value,
-                path: push_key(&self.path, key),
+                path: self.path.key(&e.key),
             }))
     }
 
@@ -498,7 +546,7 @@ impl<'a> At<'a> {
     pub fn missing(&self, key: &str) -> Problem {
         Problem::new(
             self.node.pos,
-            &push_key(&self.path, key),
+            &push_key(&self.path(), key),
             format!("missing required field `{key}`"),
         )
     }
@@ -506,7 +554,7 @@ impl<'a> At<'a> {
     /// Any scalar, as written (text fields accept `80` or `true` as the text they spell).
     pub fn str(&self) -> Res<String> {
         match &self.node.value {
-            Value::Scalar { text, .. } => Ok(text.clone()),
+            Value::Scalar { text, .. } => Ok(text.to_string()),
             _ => Err(self.expected("a string")),
         }
     }
@@ -543,7 +591,7 @@ impl<'a> At<'a> {
 
     pub fn bool(&self) -> Res<bool> {
         match &self.node.value {
-            Value::Scalar { text, plain: true } => match text.as_str() {
+            Value::Scalar { text, plain: true } => match text.as_ref() {
                 "true" | "True" | "TRUE" => Ok(true),
                 "false" | "False" | "FALSE" => Ok(false),
                 _ => Err(self.expected("true or false")),
@@ -560,7 +608,7 @@ impl<'a> At<'a> {
                 .enumerate()
                 .map(|(i, node)| At {
                     node,
-                    path: format!("{}[{i}]", self.path),
+                    path: self.path.index(i),
                 })
                 .collect()),
             _ => Err(self.expected("a list")),
@@ -660,17 +708,18 @@ impl<'a> At<'a> {
 
 /// Remembers where each id was first seen, to reject duplicates with both positions.
 #[derive(Default)]
-pub(crate) struct Unique {
-    seen: HashMap<String, (String, usize)>,
+pub(crate) struct Unique<'a> {
+    seen: HashMap<String, (Path<'a>, usize)>,
 }
 
-impl Unique {
+impl<'a> Unique<'a> {
     /// Records `id` (of a `what`, read at `at`); an error if that `what` was seen before.
-    pub fn check(&mut self, what: &str, id: &str, at: &At<'_>) -> Res<()> {
+    pub fn check(&mut self, what: &str, id: &str, at: &At<'a>) -> Res<()> {
         let key = format!("{what}\0{id}");
         if let Some((path, line)) = self.seen.get(&key) {
             return Err(at.err(format!(
-                "duplicate {what} `{id}` (also at {path}, line {line})"
+                "duplicate {what} `{id}` (also at {}, line {line})",
+                path.render()
             )));
         }
         self.seen.insert(key, (at.path.clone(), at.pos().line));
@@ -683,7 +732,7 @@ impl Unique {
 mod tests {
     use super::*;
 
-    fn root(text: &str) -> Node {
+    fn root(text: &str) -> Node<'_> {
         parse(text).unwrap().unwrap()
     }
 
@@ -714,7 +763,7 @@ mod tests {
             .req("C")
             .unwrap();
         assert_eq!(c.int_in(-1, 65535).unwrap(), -1);
-        assert_eq!(c.path, "A.B[0].C");
+        assert_eq!(c.path(), "A.B[0].C");
     }
 
     #[test]

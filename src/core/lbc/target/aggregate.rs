@@ -16,41 +16,51 @@ pub type PerTgb = BTreeMap<String, BTreeMap<String, Vec<Rule>>>;
 /// are. Unrestricted: rules are only de-duplicated by identity (the last one seen wins), in
 /// identity order. An SG named by a binding appears in the result even with no rules.
 pub fn aggregate(per_tgb: &PerTgb, restricted: bool) -> BTreeMap<String, Vec<Rule>> {
+    let mut by_sg: BTreeMap<&str, Vec<&[Rule]>> = BTreeMap::new();
+    for per_sg in per_tgb.values() {
+        for (sg, rules) in per_sg {
+            by_sg.entry(sg).or_default().push(rules);
+        }
+    }
+    by_sg
+        .into_iter()
+        .map(|(sg, lists)| (sg.to_string(), aggregate_sg(lists, restricted)))
+        .collect()
+}
+
+/// The merge for one target SG, given each binding's rules for it in binding-key order (the
+/// order [`aggregate`] visits them in).
+pub fn aggregate_sg<'a>(
+    lists: impl IntoIterator<Item = &'a [Rule]>,
+    restricted: bool,
+) -> Vec<Rule> {
     if restricted {
-        restricted_rules(per_tgb)
+        restricted_rules(lists)
     } else {
-        unrestricted_rules(per_tgb)
+        unrestricted_rules(lists)
     }
 }
 
-fn restricted_rules(per_tgb: &PerTgb) -> BTreeMap<String, Vec<Rule>> {
-    type Groups<'a> = BTreeMap<(&'a str, &'a str), Vec<&'a Rule>>;
-    let mut grouped: BTreeMap<&str, Groups<'_>> = BTreeMap::new();
-    let mut cidr_rules: BTreeMap<&str, Vec<&Rule>> = BTreeMap::new();
-    for per_sg in per_tgb.values() {
-        for (sg, rules) in per_sg {
-            let groups = grouped.entry(sg).or_default();
-            for rule in rules {
-                match &rule.source {
-                    Source::Cidr(_) | Source::CidrV6(_) => {
-                        cidr_rules.entry(sg).or_default().push(rule)
-                    }
-                    // the LBC groups by the referenced group id, "" when there is none
-                    Source::Group(g) => groups.entry((&rule.protocol, g)).or_default().push(rule),
-                    Source::PrefixList(_) | Source::None => {
-                        groups.entry((&rule.protocol, "")).or_default().push(rule)
-                    }
+fn restricted_rules<'a>(lists: impl IntoIterator<Item = &'a [Rule]>) -> Vec<Rule> {
+    let mut groups: BTreeMap<(&str, &str), Vec<&Rule>> = BTreeMap::new();
+    let mut cidr_rules: Vec<&Rule> = Vec::new();
+    for rules in lists {
+        for rule in rules {
+            match &rule.source {
+                Source::Cidr(_) | Source::CidrV6(_) => cidr_rules.push(rule),
+                // the LBC groups by the referenced group id, "" when there is none
+                Source::Group(g) => groups.entry((&rule.protocol, g)).or_default().push(rule),
+                Source::PrefixList(_) | Source::None => {
+                    groups.entry((&rule.protocol, "")).or_default().push(rule)
                 }
             }
         }
     }
-    let mut out: BTreeMap<String, Vec<Rule>> = BTreeMap::new();
-    for (sg, groups) in grouped {
-        let rules = out.entry(sg.to_string()).or_default();
-        rules.extend(groups.values().filter_map(|g| merge_range(g)));
-        rules.extend(cidr_rules.remove(sg).into_iter().flatten().cloned());
-    }
-    out
+    groups
+        .values()
+        .filter_map(|g| merge_range(g))
+        .chain(cidr_rules.into_iter().cloned())
+        .collect()
 }
 
 /// One rule spanning the group's port range; the first rule gives everything else.
@@ -73,20 +83,14 @@ fn merge_range(group: &[&Rule]) -> Option<Rule> {
     })
 }
 
-fn unrestricted_rules(per_tgb: &PerTgb) -> BTreeMap<String, Vec<Rule>> {
-    let mut by_identity: BTreeMap<&str, BTreeMap<String, &Rule>> = BTreeMap::new();
-    for per_sg in per_tgb.values() {
-        for (sg, rules) in per_sg {
-            let seen = by_identity.entry(sg).or_default();
-            for rule in rules {
-                seen.insert(rule.identity(), rule);
-            }
+fn unrestricted_rules<'a>(lists: impl IntoIterator<Item = &'a [Rule]>) -> Vec<Rule> {
+    let mut seen: BTreeMap<String, &Rule> = BTreeMap::new();
+    for rules in lists {
+        for rule in rules {
+            seen.insert(rule.identity(), rule);
         }
     }
-    by_identity
-        .into_iter()
-        .map(|(sg, rules)| (sg.to_string(), rules.into_values().cloned().collect()))
-        .collect()
+    seen.into_values().cloned().collect()
 }
 
 #[cfg(test)]

@@ -2,12 +2,16 @@
 //! SG → the cluster-wide desired rules per target SG, and the SGs garbage collection clears
 //! (lbc-semantics §8).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::world::{Pod, Rule, World};
+use crate::world::{EndpointSlice, ObjKey, Pod, Rule, World};
 
-use super::endpoints::{EndpointEni, TargetEndpoints, resolve_endpoint_enis};
-use super::gc::{NetworkingState, TargetSgChanges, is_lbc_managed, reconcile_target_sg};
+use super::endpoints::{
+    EndpointEni, PodEni, TargetEndpoints, check_instance_backend, find_service_port,
+    instance_eni_refs, pod_eni, pod_enis_with, ready_pods_in, resolve_endpoint_enis,
+};
+use super::gc::{TargetSgChanges, is_lbc_managed, reconcile_target_sg};
 use super::permissions::permissions_for;
 use super::select::select_target_sg;
 use super::{StackId, TargetError, TgbSpec};
@@ -45,68 +49,65 @@ pub struct TargetRules {
 /// Objects without a target type take it from their target group when it is loaded.
 pub fn cluster_tgbs(world: &World, modelled: &[(StackId, Vec<TgbSpec>)]) -> Vec<TgbSpec> {
     let mut out: Vec<TgbSpec> = modelled.iter().flat_map(|(_, t)| t.clone()).collect();
+    let stacks: BTreeSet<&StackId> = modelled.iter().map(|(s, _)| s).collect();
+    out.extend(unowned_tgb_objects(world, |s| stacks.contains(s)));
+    out
+}
+
+/// The TargetGroupBinding objects no modelled stack owns (`modelled` says which stacks are),
+/// as bindings, in object order. Objects without a target type take it from their target group.
+pub fn unowned_tgb_objects<'w>(
+    world: &'w World,
+    modelled: impl Fn(&StackId) -> bool + 'w,
+) -> impl Iterator<Item = TgbSpec> + 'w {
     let objects = world
         .kube
         .target_group_bindings
         .iter()
         .flat_map(|m| m.values());
-    for tgb in objects {
-        if modelled.iter().any(|(s, _)| s.owns(&tgb.meta.labels)) {
-            continue;
+    objects
+        .filter(move |tgb| !StackId::owners(&tgb.meta.labels).iter().any(&modelled))
+        .map(|tgb| object_spec(world, tgb))
+}
+
+/// A TargetGroupBinding object as a binding; without a target type it takes its target
+/// group's.
+pub fn object_spec(world: &World, tgb: &crate::world::TargetGroupBinding) -> TgbSpec {
+    let mut spec = TgbSpec::from_object(tgb);
+    if spec.target_type.is_empty() {
+        let tg = world
+            .aws
+            .target_groups
+            .as_ref()
+            .and_then(|tgs| tgs.get(&tgb.target_group_arn));
+        if let Some(tg) = tg {
+            spec.target_type = tg.target_type.clone();
         }
-        let mut spec = TgbSpec::from_object(tgb);
-        if spec.target_type.is_empty() {
-            let tg = world
-                .aws
-                .target_groups
-                .as_ref()
-                .and_then(|tgs| tgs.get(&tgb.target_group_arn));
-            if let Some(tg) = tg {
-                spec.target_type = tg.target_type.clone();
-            }
-        }
-        out.push(spec);
     }
-    out
+    spec
 }
 
 /// Compute every binding's rules and merge them per target SG, with the controller
 /// configuration of `world` (cluster name, `--service-target-eni-security-group-tags`,
 /// `--disable-restricted-sg-rules`).
 pub fn desired_target_rules(world: &World, tgbs: &[TgbSpec]) -> TargetRules {
+    target_rules_with(world, &TargetMemo::new(world), tgbs)
+}
+
+/// [`desired_target_rules`] with a memo the caller keeps for later bindings of the same world.
+pub fn target_rules_with(world: &World, memo: &TargetMemo<'_>, tgbs: &[TgbSpec]) -> TargetRules {
     let restricted = !world.controller_or_default().disable_restricted_sg_rules;
-    let mut state = NetworkingState::default();
     let mut outcomes = Vec::new();
     let mut with_networking = BTreeSet::new();
     for tgb in tgbs {
-        let Some(networking) = &tgb.networking else {
+        if tgb.networking.is_none() {
             continue;
-        };
+        }
         let key = unique_key(&with_networking, &tgb.key);
         with_networking.insert(key.clone());
-        let outcome = match compute_tgb(world, tgb, networking) {
-            Ok((per_sg, not_found)) => {
-                state.record(&key, Some(per_sg.clone()));
-                TgbOutcome {
-                    key,
-                    result: Ok(per_sg),
-                    backend_not_found: not_found,
-                }
-            }
-            Err(e) => TgbOutcome {
-                key,
-                result: Err(e),
-                backend_not_found: None,
-            },
-        };
-        outcomes.push(outcome);
+        outcomes.push(memo.outcome(tgb, key));
     }
-    let complete = state.consolidate(&with_networking);
-    let per_sg: BTreeMap<String, Vec<Rule>> = state
-        .aggregated(restricted)
-        .into_iter()
-        .map(|(sg, rules)| (sg, dedupe(rules)))
-        .collect();
+    let (per_sg, complete) = merge_outcomes(&outcomes, &with_networking, restricted);
     let (gc, untracked_stale) = if complete {
         garbage(world, &per_sg)
     } else {
@@ -118,6 +119,167 @@ pub fn desired_target_rules(world: &World, tgbs: &[TgbSpec]) -> TargetRules {
         complete,
         gc,
         untracked_stale,
+    }
+}
+
+/// The cluster-wide rules per target SG from the bindings' outcomes, and whether every binding
+/// with networking was computed (the networking manager's record, consolidate and aggregate).
+pub fn merge_outcomes(
+    outcomes: &[TgbOutcome],
+    with_networking: &BTreeSet<String>,
+    restricted: bool,
+) -> (BTreeMap<String, Vec<Rule>>, bool) {
+    // the networking manager records each computed binding by key and merges in key order
+    let computed: BTreeMap<&str, &PerSg> = outcomes
+        .iter()
+        .filter(|o| with_networking.contains(&o.key))
+        .filter_map(|o| Some((o.key.as_str(), o.result.as_ref().ok()?)))
+        .collect();
+    let complete = computed.len() == with_networking.len();
+    let mut by_sg: BTreeMap<&str, Vec<&[Rule]>> = BTreeMap::new();
+    for per_sg in computed.values() {
+        for (sg, rules) in *per_sg {
+            by_sg.entry(sg).or_default().push(rules);
+        }
+    }
+    let per_sg = by_sg
+        .into_iter()
+        .map(|(sg, lists)| (sg.to_string(), target_sg_rules(lists, restricted)))
+        .collect();
+    (per_sg, complete)
+}
+
+/// What the bindings of one world share: the controller's target-SG settings, the EndpointSlices
+/// by Service, and the target SGs of instance targets by node selector (every instance binding
+/// with the same selector lands on the same node ENIs, so they are resolved once).
+pub struct TargetMemo<'w> {
+    world: &'w World,
+    select: SelectCtx<'w>,
+    slices: BTreeMap<(&'w str, &'w str), Vec<&'w EndpointSlice>>,
+    instance_sgs: RefCell<InstanceSgs>,
+    pod_enis: RefCell<BTreeMap<ObjKey, Result<PodEni<'w>, TargetError>>>,
+}
+
+type InstanceSgs = BTreeMap<BTreeMap<String, String>, Result<BTreeSet<String>, TargetError>>;
+
+/// What choosing a target SG reads besides the ENI.
+struct SelectCtx<'w> {
+    world: &'w World,
+    cluster: Option<&'w str>,
+    extra_tags: BTreeMap<String, String>,
+    /// The chosen SG by an ENI's SG list (only successes: errors name the ENI).
+    chosen: RefCell<BTreeMap<Vec<String>, String>>,
+}
+
+impl<'w> TargetMemo<'w> {
+    pub fn new(world: &'w World) -> Self {
+        let mut slices: BTreeMap<(&str, &str), Vec<&EndpointSlice>> = BTreeMap::new();
+        for s in world.kube.endpoint_slices.iter().flat_map(|m| m.values()) {
+            if let Some(svc) = s.service_name.as_deref() {
+                slices
+                    .entry((s.meta.namespace.as_str(), svc))
+                    .or_default()
+                    .push(s);
+            }
+        }
+        TargetMemo {
+            world,
+            select: SelectCtx {
+                world,
+                cluster: world.cluster_name(),
+                extra_tags: world.controller_or_default().service_target_eni_sg_tags,
+                chosen: RefCell::new(BTreeMap::new()),
+            },
+            slices,
+            instance_sgs: RefCell::new(BTreeMap::new()),
+            pod_enis: RefCell::new(BTreeMap::new()),
+        }
+    }
+
+    /// One binding's outcome under `key`.
+    pub fn outcome(&self, tgb: &TgbSpec, key: String) -> TgbOutcome {
+        let networking = tgb.networking.as_deref().unwrap_or_default();
+        match self.compute_tgb(tgb, networking) {
+            Ok((per_sg, not_found)) => TgbOutcome {
+                key,
+                result: Ok(per_sg),
+                backend_not_found: not_found,
+            },
+            Err(e) => TgbOutcome {
+                key,
+                result: Err(e),
+                backend_not_found: None,
+            },
+        }
+    }
+
+    /// One binding: its rules per target SG, and the not-found message when the backend is gone.
+    /// Same result and error precedence as resolving its ENIs with [`resolve_endpoint_enis`].
+    fn compute_tgb(
+        &self,
+        tgb: &TgbSpec,
+        networking: &[crate::world::NetworkingRule],
+    ) -> Result<(PerSg, Option<String>), TargetError> {
+        let world = self.world;
+        let mut per_sg = PerSg::new();
+        match tgb.target_type.as_str() {
+            "instance" => {
+                if let Some(msg) = check_instance_backend(world, tgb)? {
+                    return Ok((per_sg, Some(msg)));
+                }
+                let sgs = self.instance_sgs(&tgb.node_selector)?;
+                let rules = permissions_for(networking, &[]).map_err(TargetError::Lbc)?;
+                per_sg.extend(sgs.into_iter().map(|sg| (sg, rules.clone())));
+            }
+            "ip" => {
+                let (_, port) = match find_service_port(world, tgb)? {
+                    Ok(found) => found,
+                    Err(msg) => return Ok((per_sg, Some(msg))),
+                };
+                let slices = self
+                    .slices
+                    .get(&(tgb.namespace.as_str(), tgb.service_name.as_str()))
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let ready = ready_pods_in(world, slices.iter().copied(), tgb, port)?;
+                let enis = pod_enis_with(&ready, |pod| self.pod_eni(pod))?;
+                let pods = world.kube.pods.as_ref();
+                let mut pods_by_sg: BTreeMap<String, Vec<Pod>> = BTreeMap::new();
+                for eni in &enis {
+                    let sg = self.select.endpoint_sg(eni)?;
+                    let pod = pods.and_then(|p| p.get(&eni.target)).cloned();
+                    pods_by_sg.entry(sg).or_default().extend(pod);
+                }
+                for (sg, pods) in pods_by_sg {
+                    let rules = permissions_for(networking, &pods).map_err(TargetError::Lbc)?;
+                    per_sg.insert(sg, rules);
+                }
+            }
+            // the generic resolver gives the error for any other target type
+            _ => match resolve_endpoint_enis(world, tgb)? {
+                TargetEndpoints::BackendNotFound(msg) => return Ok((per_sg, Some(msg))),
+                TargetEndpoints::Enis(_) => {}
+            },
+        }
+        Ok((per_sg, None))
+    }
+
+    fn instance_sgs(
+        &self,
+        selector: &BTreeMap<String, String>,
+    ) -> Result<BTreeSet<String>, TargetError> {
+        if let Some(hit) = self.instance_sgs.borrow().get(selector) {
+            return hit.clone();
+        }
+        let computed = instance_eni_refs(self.world, selector).and_then(|enis| {
+            enis.iter()
+                .map(|eni| self.select.sg_of(eni.eni_id, eni.security_groups))
+                .collect::<Result<BTreeSet<_>, _>>()
+        });
+        self.instance_sgs
+            .borrow_mut()
+            .insert(selector.clone(), computed.clone());
+        computed
     }
 }
 
@@ -158,6 +320,15 @@ fn unique_key(taken: &BTreeSet<String>, key: &str) -> String {
     candidate
 }
 
+/// The desired rules of one target SG from its bindings' rules for it, in binding-key order:
+/// the per-SG part of [`merge_outcomes`].
+pub fn target_sg_rules<'a>(
+    lists: impl IntoIterator<Item = &'a [Rule]>,
+    restricted: bool,
+) -> Vec<Rule> {
+    dedupe(super::aggregate::aggregate_sg(lists, restricted))
+}
+
 fn dedupe(rules: Vec<Rule>) -> Vec<Rule> {
     let mut seen = BTreeSet::new();
     rules
@@ -168,103 +339,115 @@ fn dedupe(rules: Vec<Rule>) -> Vec<Rule> {
 
 type PerSg = BTreeMap<String, Vec<Rule>>;
 
-/// One binding: its rules per target SG, and the not-found message when the backend is gone.
-fn compute_tgb(
-    world: &World,
-    tgb: &TgbSpec,
-    networking: &[crate::world::NetworkingRule],
-) -> Result<(PerSg, Option<String>), TargetError> {
-    let enis = match resolve_endpoint_enis(world, tgb)? {
-        TargetEndpoints::BackendNotFound(msg) => return Ok((PerSg::new(), Some(msg))),
-        TargetEndpoints::Enis(enis) => enis,
-    };
-    let mut per_sg = PerSg::new();
-    if tgb.target_type == "ip" {
-        let pods = world.kube.pods.as_ref();
-        let mut pods_by_sg: BTreeMap<String, Vec<Pod>> = BTreeMap::new();
-        for eni in &enis {
-            let sg = endpoint_sg(world, eni)?;
-            let pod = pods.and_then(|p| p.get(&eni.target)).cloned();
-            pods_by_sg.entry(sg).or_default().extend(pod);
+impl<'w> TargetMemo<'w> {
+    fn pod_eni(&self, pod: &Pod) -> Result<PodEni<'w>, TargetError> {
+        let key = pod.meta.key();
+        if let Some(hit) = self.pod_enis.borrow().get(&key) {
+            return hit.clone();
         }
-        for (sg, pods) in pods_by_sg {
-            let rules = permissions_for(networking, &pods).map_err(TargetError::Lbc)?;
-            per_sg.insert(sg, rules);
-        }
-    } else {
-        let sgs = enis
-            .iter()
-            .map(|eni| endpoint_sg(world, eni))
-            .collect::<Result<BTreeSet<_>, _>>()?;
-        let rules = permissions_for(networking, &[]).map_err(TargetError::Lbc)?;
-        per_sg.extend(sgs.into_iter().map(|sg| (sg, rules.clone())));
+        let found = pod_eni(self.world, pod);
+        self.pod_enis.borrow_mut().insert(key, found.clone());
+        found
     }
-    Ok((per_sg, None))
 }
 
-fn endpoint_sg(world: &World, eni: &EndpointEni) -> Result<String, TargetError> {
-    if eni.security_groups.len() != 1 {
-        if world.aws.security_groups.is_none() {
-            return Err(TargetError::Unknown(format!(
-                "security groups not loaded (needed to choose among the SGs of {})",
-                eni.eni_id
-            )));
-        }
-        if world.cluster_name().is_none() {
-            return Err(TargetError::Unknown(format!(
-                "cluster name unknown (needed to choose among the SGs of {})",
-                eni.eni_id
-            )));
-        }
+impl SelectCtx<'_> {
+    fn endpoint_sg(&self, eni: &EndpointEni) -> Result<String, TargetError> {
+        self.sg_of(&eni.eni_id, &eni.security_groups)
     }
-    let cfg = world.controller_or_default();
-    let cluster = world.cluster_name().unwrap_or_default();
-    let lookup = |id: &str| {
-        world
-            .aws
-            .security_groups
-            .as_ref()
-            .and_then(|m| m.get(id))
-            .map(|sg| &sg.tags)
-    };
-    select_target_sg(
-        cluster,
-        &cfg.service_target_eni_sg_tags,
-        &eni.eni_id,
-        &eni.security_groups,
-        &lookup,
-    )
-    .map_err(TargetError::Lbc)
+
+    /// The target SG of an ENI; ENIs with the same SGs get the same answer.
+    fn sg_of(&self, eni_id: &str, security_groups: &[String]) -> Result<String, TargetError> {
+        if let Some(hit) = self.chosen.borrow().get(security_groups) {
+            return Ok(hit.clone());
+        }
+        let chosen = self.choose(eni_id, security_groups)?;
+        self.chosen
+            .borrow_mut()
+            .insert(security_groups.to_vec(), chosen.clone());
+        Ok(chosen)
+    }
+
+    fn choose(&self, eni_id: &str, security_groups: &[String]) -> Result<String, TargetError> {
+        let eni = EniView {
+            eni_id,
+            security_groups,
+        };
+        let world = self.world;
+        if eni.security_groups.len() != 1 {
+            if world.aws.security_groups.is_none() {
+                return Err(TargetError::Unknown(format!(
+                    "security groups not loaded (needed to choose among the SGs of {})",
+                    eni.eni_id
+                )));
+            }
+            if self.cluster.is_none() {
+                return Err(TargetError::Unknown(format!(
+                    "cluster name unknown (needed to choose among the SGs of {})",
+                    eni.eni_id
+                )));
+            }
+        }
+        let lookup = |id: &str| {
+            world
+                .aws
+                .security_groups
+                .as_ref()
+                .and_then(|m| m.get(id))
+                .map(|sg| &sg.tags)
+        };
+        select_target_sg(
+            self.cluster.unwrap_or_default(),
+            &self.extra_tags,
+            eni.eni_id,
+            eni.security_groups,
+            &lookup,
+        )
+        .map_err(TargetError::Lbc)
+    }
+}
+
+struct EniView<'a> {
+    eni_id: &'a str,
+    security_groups: &'a [String],
 }
 
 /// Cluster-tagged SGs (value `owned`/`shared`, in the cluster's VPC) receiving no rule, and
 /// untagged unreferenced SGs that still hold shared rules.
 fn garbage(world: &World, per_sg: &PerSg) -> (BTreeSet<String>, BTreeSet<String>) {
-    let (Some(sgs), Some(cluster)) = (world.aws.security_groups.as_ref(), world.cluster_name())
-    else {
+    let (Some(sgs), Some(_)) = (world.aws.security_groups.as_ref(), world.cluster_name()) else {
         return Default::default();
     };
-    let tag = format!("kubernetes.io/cluster/{cluster}");
-    let vpc = world.vpc_id();
     let mut gc = BTreeSet::new();
     let mut stale = BTreeSet::new();
     for (id, sg) in sgs {
         if per_sg.contains_key(id) {
             continue;
         }
-        let tagged = matches!(
-            sg.tags.get(&tag).map(String::as_str),
-            Some("owned" | "shared")
-        );
-        let in_vpc = match (vpc, sg.vpc_id.as_deref()) {
-            (Some(want), Some(have)) => want == have,
-            _ => true,
-        };
-        if tagged && in_vpc {
+        if collects_garbage(world, sg) {
             gc.insert(id.clone());
         } else if sg.ingress.iter().any(|r| is_lbc_managed(&r.rule)) {
             stale.insert(id.clone());
         }
     }
     (gc, stale)
+}
+
+/// Whether garbage collection clears `sg` when no binding gives it rules: it carries the
+/// cluster tag with value `owned` or `shared` and is in the cluster's VPC.
+pub fn collects_garbage(world: &World, sg: &crate::world::SecurityGroup) -> bool {
+    let Some(cluster) = world.cluster_name() else {
+        return false;
+    };
+    let tagged = matches!(
+        sg.tags
+            .get(&format!("kubernetes.io/cluster/{cluster}"))
+            .map(String::as_str),
+        Some("owned" | "shared")
+    );
+    let in_vpc = match (world.vpc_id(), sg.vpc_id.as_deref()) {
+        (Some(want), Some(have)) => want == have,
+        _ => true,
+    };
+    tagged && in_vpc
 }

@@ -9,12 +9,14 @@
 //! does not keep), the controller's ENI caches, and label selector expressions beyond
 //! `matchLabels` in a binding's node selector.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use serde::Deserialize;
 
-use crate::world::{Instance, NetworkInterface, Node, ObjKey, Pod, Service, ServicePort, World};
+use crate::world::{
+    EndpointSlice, Instance, NetworkInterface, Node, ObjKey, Pod, Service, ServicePort, World,
+};
 
 use super::{TargetError, TgbSpec};
 
@@ -67,7 +69,7 @@ pub fn resolve_endpoint_enis(world: &World, tgb: &TgbSpec) -> Result<TargetEndpo
 }
 
 /// The Service and port a binding refers to; the inner `Err` is the LBC's not-found message.
-fn find_service_port<'w>(
+pub fn find_service_port<'w>(
     world: &'w World,
     tgb: &TgbSpec,
 ) -> Result<Result<(&'w Service, &'w ServicePort), String>, TargetError> {
@@ -102,6 +104,14 @@ fn loaded<'w, T>(section: &'w Option<T>, what: &str) -> Result<&'w T, TargetErro
 /// Nodes that may proxy traffic for a binding: default exclusions, the binding's node
 /// selector, no deletion taint, Ready.
 pub fn eligible_nodes<'w>(world: &'w World, tgb: &TgbSpec) -> Result<Vec<&'w Node>, TargetError> {
+    eligible_nodes_by(world, &tgb.node_selector)
+}
+
+/// [`eligible_nodes`] for a node selector (all a binding contributes to the choice).
+pub fn eligible_nodes_by<'w>(
+    world: &'w World,
+    node_selector: &BTreeMap<String, String>,
+) -> Result<Vec<&'w Node>, TargetError> {
     let nodes = loaded(&world.kube.nodes, "nodes")?;
     Ok(nodes
         .values()
@@ -111,10 +121,7 @@ pub fn eligible_nodes<'w>(world: &'w World, tgb: &TgbSpec) -> Result<Vec<&'w Nod
                 .iter()
                 .any(|l| labels.contains_key(*l))
                 && labels.get(LABEL_COMPUTE_TYPE).map(String::as_str) != Some("fargate")
-                && tgb
-                    .node_selector
-                    .iter()
-                    .all(|(k, v)| labels.get(k) == Some(v))
+                && node_selector.iter().all(|(k, v)| labels.get(k) == Some(v))
         })
         .filter(|n| {
             !n.taints.iter().any(|t| {
@@ -162,13 +169,60 @@ fn node_instance<'w>(world: &'w World, node: &Node) -> Result<Option<&'w Instanc
 }
 
 fn node_enis(world: &World, tgb: &TgbSpec, svc: &Service) -> Result<Vec<EndpointEni>, TargetError> {
+    check_instance_service(svc)?;
+    instance_enis(world, &tgb.node_selector)
+}
+
+fn check_instance_service(svc: &Service) -> Result<(), TargetError> {
     if svc.spec.type_ != "NodePort" && svc.spec.type_ != "LoadBalancer" {
         return Err(TargetError::Lbc(format!(
             "service type must be either 'NodePort' or 'LoadBalancer': {}",
             svc.meta.key()
         )));
     }
-    let nodes = eligible_nodes(world, tgb)?;
+    Ok(())
+}
+
+/// The checks [`resolve_endpoint_enis`] makes on an instance-target binding before it looks at
+/// nodes: the Service and port exist (`Ok(Some(message))` = backend not found) and the Service
+/// type allows instance targets. What follows depends only on the node selector
+/// ([`instance_enis`]), so callers may share that part between bindings.
+pub fn check_instance_backend(world: &World, tgb: &TgbSpec) -> Result<Option<String>, TargetError> {
+    match find_service_port(world, tgb)? {
+        Err(not_found) => Ok(Some(not_found)),
+        Ok((svc, _)) => check_instance_service(svc).map(|()| None),
+    }
+}
+
+/// The primary ENIs of the nodes eligible under `node_selector`, in node order.
+pub fn instance_enis(
+    world: &World,
+    node_selector: &BTreeMap<String, String>,
+) -> Result<Vec<EndpointEni>, TargetError> {
+    Ok(instance_eni_refs(world, node_selector)?
+        .into_iter()
+        .map(|r| EndpointEni {
+            eni_id: r.eni_id.to_string(),
+            security_groups: r.security_groups.to_vec(),
+            target: ObjKey::new("", r.node.to_string()),
+        })
+        .collect())
+}
+
+/// An [`EndpointEni`] borrowed from the World.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EniRef<'w> {
+    pub eni_id: &'w str,
+    pub security_groups: &'w [String],
+    pub node: &'w str,
+}
+
+/// [`instance_enis`] without copying: the same ENIs and errors, borrowed.
+pub fn instance_eni_refs<'w>(
+    world: &'w World,
+    node_selector: &BTreeMap<String, String>,
+) -> Result<Vec<EniRef<'w>>, TargetError> {
+    let nodes = eligible_nodes_by(world, node_selector)?;
     // the endpoint resolver validates every provider id before any ENI lookup
     for node in &nodes {
         node_instance_id(node).map_err(TargetError::Lbc)?;
@@ -180,10 +234,11 @@ fn node_enis(world: &World, tgb: &TgbSpec, svc: &Service) -> Result<Vec<Endpoint
             unresolved.push(format!("/{}", node.meta.name));
             continue;
         };
-        let eni = primary_eni(world, instance)?;
-        out.push(EndpointEni {
-            target: ObjKey::new("", node.meta.name.clone()),
-            ..eni
+        let (eni_id, security_groups) = primary_eni(world, instance)?;
+        out.push(EniRef {
+            eni_id,
+            security_groups,
+            node: &node.meta.name,
         });
     }
     if unresolved.is_empty() {
@@ -198,7 +253,10 @@ fn node_enis(world: &World, tgb: &TgbSpec, svc: &Service) -> Result<Vec<Endpoint
 
 /// The primary ENI (device index 0) with its SGs: the ENI's own list when loaded, else the
 /// instance's, which EC2 reports for the primary ENI.
-fn primary_eni(world: &World, instance: &Instance) -> Result<EndpointEni, TargetError> {
+fn primary_eni<'w>(
+    world: &'w World,
+    instance: &'w Instance,
+) -> Result<(&'w str, &'w [String]), TargetError> {
     if instance.enis.is_empty() {
         return Err(TargetError::Unknown(format!(
             "network interfaces of instance {} not loaded",
@@ -211,8 +269,8 @@ fn primary_eni(world: &World, instance: &Instance) -> Result<EndpointEni, Target
         ));
     };
     let groups = match world.aws.enis.as_ref().and_then(|e| e.get(eni_id)) {
-        Some(eni) => eni.groups.clone(),
-        None if !instance.security_groups.is_empty() => instance.security_groups.clone(),
+        Some(eni) => &eni.groups,
+        None if !instance.security_groups.is_empty() => &instance.security_groups,
         None => {
             return Err(TargetError::Unknown(format!(
                 "security groups of ENI {eni_id} (instance {}) not loaded",
@@ -220,11 +278,7 @@ fn primary_eni(world: &World, instance: &Instance) -> Result<EndpointEni, Target
             )));
         }
     };
-    Ok(EndpointEni {
-        eni_id: eni_id.to_string(),
-        security_groups: groups,
-        target: ObjKey::default(),
-    })
+    Ok((eni_id, groups))
 }
 
 // ---- ip targets ----
@@ -238,6 +292,22 @@ pub fn ready_pods<'w>(
     svc_port: &ServicePort,
 ) -> Result<Vec<&'w Pod>, TargetError> {
     let slices = loaded(&world.kube.endpoint_slices, "EndpointSlices")?;
+    let of_service = slices.values().filter(|s| {
+        s.meta.namespace == tgb.namespace
+            && s.service_name.as_deref() == Some(tgb.service_name.as_str())
+    });
+    ready_pods_in(world, of_service, tgb, svc_port)
+}
+
+/// [`ready_pods`] given the EndpointSlices of the binding's Service (in the world's order), for
+/// callers that index slices once for many bindings.
+pub fn ready_pods_in<'w>(
+    world: &'w World,
+    service_slices: impl Iterator<Item = &'w EndpointSlice>,
+    tgb: &TgbSpec,
+    svc_port: &ServicePort,
+) -> Result<Vec<&'w Pod>, TargetError> {
+    loaded(&world.kube.endpoint_slices, "EndpointSlices")?;
     let pods = loaded(&world.kube.pods, "pods")?;
     let family = if tgb.ip_address_type.as_deref() == Some("ipv6") {
         "IPv6"
@@ -246,11 +316,7 @@ pub fn ready_pods<'w>(
     };
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
-    let slices = slices.values().filter(|s| {
-        s.meta.namespace == tgb.namespace
-            && s.service_name.as_deref() == Some(tgb.service_name.as_str())
-            && s.address_type == family
-    });
+    let slices = service_slices.filter(|s| s.address_type == family);
     for slice in slices {
         for port in &slice.ports {
             // an unnamed service port takes every slice port
@@ -325,25 +391,49 @@ fn eni_of(eni: &NetworkInterface, target: &ObjKey) -> EndpointEni {
     }
 }
 
+/// Where one pod's traffic lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodEni<'w> {
+    /// A hybrid-node pod: no ENI, left out.
+    Skip,
+    Found(&'w NetworkInterface),
+    /// No ENI holds the pod's IP.
+    Unresolved,
+}
+
+/// The ENI of one pod (the step [`pod_enis`] takes for each).
+pub fn pod_eni<'w>(world: &'w World, pod: &Pod) -> Result<PodEni<'w>, TargetError> {
+    let found = match compute_type(world, pod)? {
+        ComputeType::Hybrid => return Ok(PodEni::Skip),
+        ComputeType::Ec2 => match branch_eni(world, pod)? {
+            Some(eni) => Some(eni),
+            None => node_eni_for_pod(world, pod)?,
+        },
+        ComputeType::Vpc { hyperpod_node_ip } => {
+            vpc_eni_for_pod(world, pod, hyperpod_node_ip.as_deref())?
+        }
+    };
+    Ok(found.map_or(PodEni::Unresolved, PodEni::Found))
+}
+
 /// The ENI of every pod, hybrid-node pods left out.
 pub fn pod_enis(world: &World, pods: &[&Pod]) -> Result<Vec<EndpointEni>, TargetError> {
+    pod_enis_with(pods, |p| pod_eni(world, p))
+}
+
+/// [`pod_enis`] with the per-pod step supplied (callers may memoise it).
+pub fn pod_enis_with<'w>(
+    pods: &[&Pod],
+    mut one: impl FnMut(&Pod) -> Result<PodEni<'w>, TargetError>,
+) -> Result<Vec<EndpointEni>, TargetError> {
     let mut out = Vec::new();
     let mut unresolved = Vec::new();
     for pod in pods {
         let key = pod.meta.key();
-        let found = match compute_type(world, pod)? {
-            ComputeType::Hybrid => continue,
-            ComputeType::Ec2 => match branch_eni(world, pod)? {
-                Some(eni) => Some(eni),
-                None => node_eni_for_pod(world, pod)?,
-            },
-            ComputeType::Vpc { hyperpod_node_ip } => {
-                vpc_eni_for_pod(world, pod, hyperpod_node_ip.as_deref())?
-            }
-        };
-        match found {
-            Some(eni) => out.push(eni_of(eni, &key)),
-            None => unresolved.push(format!("{}/{}", key.namespace, key.name)),
+        match one(pod)? {
+            PodEni::Skip => {}
+            PodEni::Found(eni) => out.push(eni_of(eni, &key)),
+            PodEni::Unresolved => unresolved.push(format!("{}/{}", key.namespace, key.name)),
         }
     }
     if unresolved.is_empty() {

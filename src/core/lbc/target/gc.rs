@@ -41,6 +41,11 @@ pub fn is_lbc_managed(rule: &Rule) -> bool {
 
 /// Whether a description carries `elbv2.k8s.aws/targetGroupBinding=shared`.
 pub fn description_is_managed(description: &str) -> bool {
+    // The label can only parse out of a description that contains it verbatim; most rules'
+    // descriptions do not, and the regex is the cost of garbage collection on big accounts.
+    if !description.contains(super::SHARED_RULE_DESCRIPTION) {
+        return false;
+    }
     description_labels(description)
         .get(TGB_LABEL_KEY)
         .is_some_and(|v| v == TGB_LABEL_VALUE)

@@ -23,8 +23,12 @@ use crate::world::{IntOrString, NetworkingRule, ObjKey, TargetGroupBinding};
 use super::model::{StackModel, TargetGroupModel};
 use super::naming::GroupId;
 
-pub use aggregate::aggregate;
-pub use desired::{TargetRules, TgbOutcome, cluster_tgbs, desired_target_rules, target_sg_changes};
+pub use aggregate::{aggregate, aggregate_sg};
+pub use desired::{
+    TargetMemo, TargetRules, TgbOutcome, cluster_tgbs, collects_garbage, desired_target_rules,
+    merge_outcomes, object_spec, target_rules_with, target_sg_changes, target_sg_rules,
+    unowned_tgb_objects,
+};
 pub use endpoints::{EndpointEni, TargetEndpoints, resolve_endpoint_enis};
 pub use gc::{
     NetworkingState, TargetSgChanges, description_is_managed, is_lbc_managed, reconcile_target_sg,
@@ -158,5 +162,26 @@ impl StackId {
     /// Whether an object with `labels` belongs to this stack.
     pub fn owns(&self, labels: &BTreeMap<String, String>) -> bool {
         self.labels().iter().all(|(k, v)| labels.get(k) == Some(v))
+    }
+
+    /// Every stack that [`StackId::owns`] an object with `labels` (at most one of each kind),
+    /// read off the labels instead of testing each stack.
+    pub fn owners(labels: &BTreeMap<String, String>) -> Vec<StackId> {
+        let pair = |prefix: &str| {
+            let ns = labels.get(&format!("{prefix}/stack-namespace"))?;
+            let name = labels.get(&format!("{prefix}/stack-name"))?;
+            Some((ns.clone(), name.clone()))
+        };
+        let mut out = Vec::new();
+        if let Some((ns, name)) = pair("service.k8s.aws") {
+            out.push(StackId::Service(ObjKey::new(ns, name)));
+        }
+        if let Some((namespace, name)) = pair("ingress.k8s.aws") {
+            out.push(StackId::Ingress(GroupId::Implicit { namespace, name }));
+        }
+        if let Some(g) = labels.get("ingress.k8s.aws/stack") {
+            out.push(StackId::Ingress(GroupId::Explicit(g.clone())));
+        }
+        out
     }
 }

@@ -1,0 +1,690 @@
+//! The Kubernetes side: LB Services in their realistic mix, Ingresses (alone and in groups) with
+//! their backend Services, and the pods and EndpointSlices behind every ip target.
+
+use std::collections::BTreeMap;
+
+use super::Gen;
+use super::infra::OFFICE_CIDR;
+use super::problems::ProblemKind;
+use crate::world::{
+    ContainerPort, Endpoint, EndpointPort, EndpointSlice, Ingress, IngressBackend, IngressClass,
+    IngressClassParams, IngressPath, IngressRule, IntOrString, LoadBalancer, Meta, ObjKey, Pod,
+    Service, ServicePort, ServiceSpec, Tags,
+};
+
+const SVC: &str = "service.beta.kubernetes.io/";
+const ING: &str = "alb.ingress.kubernetes.io/";
+const NAMESPACES: [&str; 25] = [
+    "payments",
+    "checkout",
+    "search",
+    "catalog",
+    "identity",
+    "billing",
+    "orders",
+    "media",
+    "ads",
+    "analytics",
+    "shipping",
+    "inventory",
+    "chat",
+    "notify",
+    "gateway",
+    "edge",
+    "reports",
+    "ml-serving",
+    "data",
+    "auth",
+    "partners",
+    "mobile",
+    "web",
+    "internal-tools",
+    "streaming",
+];
+const ROLES: [&str; 10] = [
+    "api", "grpc", "web", "ingest", "gateway", "stream", "dns", "syslog", "metrics", "broker",
+];
+const TCP_PORTS: [i32; 10] = [443, 80, 8443, 9443, 8080, 5000, 6443, 9092, 5432, 8125];
+const TARGET_PORTS: [i32; 4] = [8080, 8443, 9000, 3000];
+pub(super) const INTERNAL_CLASS: &str = "alb-internal";
+
+/// The frontend of a generated LB Service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Front {
+    Managed,
+    /// Custom SG (by id, or by its `Name` tag), with backend rules managed or not.
+    Custom {
+        by_name: bool,
+        manage: bool,
+    },
+    /// The annotation names a `Name` tag no SG carries.
+    Unresolvable,
+    /// An NLB created without SGs.
+    Legacy,
+}
+
+fn ann(prefix: &str, pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (format!("{prefix}{k}"), v.to_string()))
+        .collect()
+}
+
+impl Gen {
+    pub(super) fn workloads(&mut self) {
+        self.plan_problems();
+        let namespaces = self.namespaces();
+        for (i, ns) in namespaces.iter().enumerate() {
+            if i % 8 == 3 {
+                let name = format!("{ns}-pods");
+                let tags = Tags::from([("Name".to_string(), name.clone())]);
+                let sg = self.add_sg(&name, "SecurityGroupPolicy pods", tags, Vec::new());
+                self.net.pod_sgs.insert(ns.clone(), sg);
+            }
+        }
+        for i in 0..self.spec.counts.lb_services {
+            let ns = namespaces[self.rng.below(namespaces.len())].clone();
+            self.lb_service(i, &ns);
+        }
+        self.ingress_classes();
+        self.ingresses(&namespaces);
+    }
+
+    fn namespaces(&self) -> Vec<String> {
+        let c = self.spec.counts;
+        let n = ((c.lb_services + c.ingresses) / 12).max(4);
+        (0..n)
+            .map(|i| match i / NAMESPACES.len() {
+                0 => NAMESPACES[i % NAMESPACES.len()].to_string(),
+                k => format!("{}-{}", NAMESPACES[i % NAMESPACES.len()], k + 1),
+            })
+            .collect()
+    }
+
+    fn meta(&mut self, ns: &str, name: &str) -> Meta {
+        Meta {
+            namespace: ns.to_string(),
+            name: name.to_string(),
+            uid: self.rng.uid(),
+            resource_version: (100_000 + self.rng.below(900_000)).to_string(),
+            labels: BTreeMap::from([("app".to_string(), name.to_string())]),
+            ..Meta::default()
+        }
+    }
+
+    /// The custom frontend SG of a namespace's NLBs: user-made, named by a `Name` tag.
+    fn custom_sg(&mut self, ns: &str) -> String {
+        if let Some(id) = self.net.custom_sgs.get(ns) {
+            return id.clone();
+        }
+        let name = format!("{ns}-nlb");
+        let tags = Tags::from([("Name".to_string(), name.clone())]);
+        let rules = vec![
+            crate::world::Rule::new(
+                "tcp",
+                443,
+                443,
+                crate::world::Source::Cidr("0.0.0.0/0".into()),
+                "https",
+            ),
+            crate::world::Rule::new(
+                "tcp",
+                80,
+                80,
+                crate::world::Source::Cidr(OFFICE_CIDR.into()),
+                "office",
+            ),
+        ];
+        let id = self.add_sg(&name, &format!("{ns} load balancers"), tags, rules);
+        self.net.custom_sgs.insert(ns.to_string(), id.clone());
+        id
+    }
+
+    fn public_cidrs(&mut self, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|_| {
+                format!(
+                    "{}.{}.{}.0/24",
+                    [3, 13, 18, 34, 52, 54][self.rng.below(6)],
+                    self.rng.below(256),
+                    self.rng.below(256)
+                )
+            })
+            .collect()
+    }
+
+    fn lb_service(&mut self, i: usize, ns: &str) {
+        let problem = self.pre.by_service.get(&i).copied();
+        let name = format!("{}-{i}", ROLES[self.rng.below(ROLES.len())]);
+        let key = ObjKey::new(ns, name.clone());
+        let ip_target = self.rng.chance(0.4);
+        let mut internet = self.rng.chance(0.4);
+        let front = match problem {
+            Some(ProblemKind::UnresolvableSgName) => Front::Unresolvable,
+            Some(ProblemKind::CustomSgWithoutBackendRules) => Front::Custom {
+                by_name: false,
+                manage: false,
+            },
+            Some(ProblemKind::InternalOpenToWorld) => {
+                internet = false;
+                Front::Managed
+            }
+            _ => match self.rng.below(100) {
+                0 | 1 => Front::Legacy,
+                r if r < 30 => Front::Custom {
+                    by_name: r < 10,
+                    manage: true,
+                },
+                _ => Front::Managed,
+            },
+        };
+        if let Some(kind) = problem {
+            self.plant(kind, format!("service/{key}"));
+        }
+        let mut meta = self.meta(ns, &name);
+        if self.rng.chance(0.5) {
+            meta.labels
+                .insert("app.kubernetes.io/managed-by".into(), "Helm".into());
+        }
+        let scheme = if internet {
+            "internet-facing"
+        } else {
+            "internal"
+        };
+        let target = if ip_target { "ip" } else { "instance" };
+        let mut a = ann(
+            SVC,
+            &[
+                ("aws-load-balancer-scheme", scheme),
+                ("aws-load-balancer-nlb-target-type", target),
+            ],
+        );
+        let mut spec = ServiceSpec {
+            type_: "LoadBalancer".into(),
+            selector: BTreeMap::from([("app".to_string(), name.clone())]),
+            ..ServiceSpec::default()
+        };
+        if self.rng.chance(0.9) {
+            spec.load_balancer_class = Some("service.k8s.aws/nlb".into());
+        } else {
+            a.insert(format!("{SVC}aws-load-balancer-type"), "external".into());
+        }
+        match front {
+            Front::Managed => {
+                if problem == Some(ProblemKind::InternalOpenToWorld) {
+                    // no ranges: the LBC opens the managed SG to 0.0.0.0/0 whatever the scheme
+                } else if !internet {
+                    spec.load_balancer_source_ranges = vec!["10.0.0.0/8".into()];
+                } else if self.rng.chance(0.05) {
+                    a.insert(
+                        format!("{SVC}aws-load-balancer-ip-address-type"),
+                        "dualstack".into(),
+                    );
+                } else if self.rng.chance(0.5) {
+                    let n = self.rng.range(1, 4);
+                    spec.load_balancer_source_ranges = self.public_cidrs(n);
+                }
+                if self.rng.chance(0.05) {
+                    a.insert(
+                        format!("{SVC}aws-load-balancer-enable-icmp-for-path-mtu-discovery"),
+                        "on".into(),
+                    );
+                }
+            }
+            Front::Custom { by_name, manage } => {
+                let id = self.custom_sg(ns);
+                let token = if by_name { format!("{ns}-nlb") } else { id };
+                a.insert(format!("{SVC}aws-load-balancer-security-groups"), token);
+                if manage {
+                    a.insert(
+                        format!("{SVC}aws-load-balancer-manage-backend-security-group-rules"),
+                        "true".into(),
+                    );
+                }
+            }
+            Front::Unresolvable => {
+                // the SG exists under that GroupName, but the LBC resolves names by `Name` tag
+                let gname = format!("{name}-frontend");
+                self.add_sg(&gname, "made by hand", Tags::new(), Vec::new());
+                a.insert(format!("{SVC}aws-load-balancer-security-groups"), gname);
+            }
+            Front::Legacy => {
+                if internet {
+                    spec.load_balancer_source_ranges = self.public_cidrs(1);
+                }
+            }
+        }
+        meta.annotations = a;
+        // ports
+        let n_ports = match self.rng.below(10) {
+            0..=5 => 1,
+            6..=8 => 2,
+            _ => 3,
+        };
+        let first = self.rng.below(TCP_PORTS.len());
+        for k in 0..n_ports {
+            let udp = k == 0 && n_ports == 1 && self.rng.chance(0.05);
+            let (proto, port) = if udp {
+                ("UDP", if self.rng.chance(0.5) { 53 } else { 514 })
+            } else {
+                ("TCP", TCP_PORTS[(first + k) % TCP_PORTS.len()])
+            };
+            let target_port = TARGET_PORTS[(first + k) % TARGET_PORTS.len()] + k as i32;
+            let node_port = self.node_port();
+            spec.ports.push(ServicePort {
+                name: Some(format!("{}-{port}", proto.to_lowercase())),
+                protocol: Some(proto.into()),
+                port,
+                target_port: Some(IntOrString::Int(target_port)),
+                node_port: Some(node_port),
+            });
+        }
+        if !ip_target && self.rng.chance(0.2) {
+            spec.external_traffic_policy = Some("Local".into());
+            spec.health_check_node_port = Some(self.node_port());
+        } else {
+            spec.external_traffic_policy = Some("Cluster".into());
+        }
+        if front == Front::Legacy {
+            self.legacy_lb(&key, scheme);
+        }
+        let ports: Vec<(String, i32, String)> = spec
+            .ports
+            .iter()
+            .map(|p| {
+                let tp = match &p.target_port {
+                    Some(IntOrString::Int(t)) => *t,
+                    _ => p.port,
+                };
+                (
+                    p.name.clone().unwrap_or_default(),
+                    tp,
+                    p.protocol.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        if let Some(m) = self.w.kube.services.as_mut() {
+            m.insert(
+                key,
+                Service {
+                    meta,
+                    spec,
+                    lb_hostnames: Vec::new(),
+                },
+            );
+        }
+        if ip_target {
+            let replicas = self.rng.range(2, 5);
+            self.pods(ns, &name, replicas, &ports);
+        }
+    }
+
+    /// An NLB created before the LBC gave NLBs SGs: it exists, without any.
+    fn legacy_lb(&mut self, key: &ObjKey, scheme: &str) {
+        let lb = self.new_lb(
+            &crate::core::lbc::model::StackId::Service(key.clone()),
+            "network",
+            scheme,
+            Vec::new(),
+        );
+        if let Some(m) = self.w.aws.load_balancers.as_mut() {
+            m.insert(lb.arn.clone(), lb);
+        }
+    }
+
+    pub(super) fn ingress_classes(&mut self) {
+        let alb = IngressClass {
+            meta: Meta {
+                name: "alb".into(),
+                uid: self.rng.uid(),
+                ..Meta::default()
+            },
+            controller: "ingress.k8s.aws/alb".into(),
+            params_name: None,
+            is_default: false,
+        };
+        let internal = IngressClass {
+            meta: Meta {
+                name: INTERNAL_CLASS.into(),
+                uid: self.rng.uid(),
+                ..Meta::default()
+            },
+            controller: "ingress.k8s.aws/alb".into(),
+            params_name: Some(INTERNAL_CLASS.into()),
+            is_default: false,
+        };
+        let params = IngressClassParams {
+            meta: Meta {
+                name: INTERNAL_CLASS.into(),
+                uid: self.rng.uid(),
+                ..Meta::default()
+            },
+            scheme: Some("internal".into()),
+            inbound_cidrs: vec!["10.0.0.0/8".into()],
+            ..IngressClassParams::default()
+        };
+        if let Some(m) = self.w.kube.ingress_classes.as_mut() {
+            m.insert(alb.meta.name.clone(), alb);
+            m.insert(internal.meta.name.clone(), internal);
+        }
+        if let Some(m) = self.w.kube.ingress_class_params.as_mut() {
+            m.insert(params.meta.name.clone(), params);
+        }
+    }
+
+    /// Ingresses: about 60% alone (implicit groups), the rest in explicit groups of 2–5 that
+    /// share one ALB across namespaces. Group-wide settings are the same on every member.
+    fn ingresses(&mut self, namespaces: &[String]) {
+        let total = self.spec.counts.ingresses;
+        let mut i = 0;
+        let mut group_no = 0;
+        while i < total {
+            let size = if total - i >= 2 && self.rng.chance(0.4) {
+                self.rng.range(2, 5).min(total - i)
+            } else {
+                1
+            };
+            let group = (size > 1).then(|| {
+                group_no += 1;
+                format!("shared-alb-{group_no}")
+            });
+            let internal_class = self.rng.chance(0.2);
+            let internet = !internal_class && self.rng.chance(0.5);
+            let https = self.rng.chance(0.7);
+            let custom = self.rng.chance(0.15);
+            let cidrs = (internet && self.rng.chance(0.3)).then(|| self.public_cidrs(2).join(","));
+            let custom_ns = namespaces[self.rng.below(namespaces.len())].clone();
+            let custom_sg = custom.then(|| self.custom_sg(&custom_ns));
+            let cert = format!(
+                "arn:aws:acm:{}:{}:certificate/{}",
+                self.region,
+                self.account,
+                self.rng.uid()
+            );
+            for order in 0..size {
+                let ns = namespaces[self.rng.below(namespaces.len())].clone();
+                let name = format!(
+                    "{}-{i}",
+                    ["web", "portal", "api", "admin", "docs"][self.rng.below(5)]
+                );
+                let mut a = BTreeMap::new();
+                if !internal_class {
+                    let scheme = if internet {
+                        "internet-facing"
+                    } else {
+                        "internal"
+                    };
+                    a.insert(format!("{ING}scheme"), scheme.to_string());
+                }
+                if https {
+                    a.insert(
+                        format!("{ING}listen-ports"),
+                        r#"[{"HTTP": 80}, {"HTTPS": 443}]"#.to_string(),
+                    );
+                    a.insert(format!("{ING}certificate-arn"), cert.clone());
+                }
+                if let Some(c) = &cidrs {
+                    a.insert(format!("{ING}inbound-cidrs"), c.clone());
+                }
+                if let Some(sg) = &custom_sg {
+                    a.insert(format!("{ING}security-groups"), sg.clone());
+                    a.insert(
+                        format!("{ING}manage-backend-security-group-rules"),
+                        "true".into(),
+                    );
+                }
+                if let Some(g) = &group {
+                    a.insert(format!("{ING}group.name"), g.clone());
+                    a.insert(format!("{ING}group.order"), (order * 10).to_string());
+                }
+                let ip = self.rng.chance(0.5);
+                a.insert(
+                    format!("{ING}target-type"),
+                    if ip { "ip" } else { "instance" }.to_string(),
+                );
+                let mut meta = self.meta(&ns, &name);
+                meta.annotations = a;
+                meta.finalizers = vec![match &group {
+                    Some(g) => format!("group.ingress.k8s.aws/{g}"),
+                    None => "ingress.k8s.aws/resources".to_string(),
+                }];
+                let backends = self.rng.range(1, 2);
+                let mut paths = Vec::new();
+                for b in 0..backends {
+                    let svc = format!("{name}-svc-{b}");
+                    self.backend_service(&ns, &svc, ip);
+                    paths.push(IngressPath {
+                        path: Some(if b == 0 { "/".into() } else { format!("/v{b}") }),
+                        backend: IngressBackend {
+                            service_name: svc,
+                            service_port: IntOrString::Str("http".into()),
+                        },
+                    });
+                }
+                let ing = Ingress {
+                    meta,
+                    ingress_class_name: Some(
+                        if internal_class {
+                            INTERNAL_CLASS
+                        } else {
+                            "alb"
+                        }
+                        .into(),
+                    ),
+                    default_backend: None,
+                    rules: vec![IngressRule {
+                        host: Some(format!("{name}.{ns}.example.com")),
+                        paths,
+                    }],
+                    tls_hosts: Vec::new(),
+                    lb_hostnames: Vec::new(),
+                };
+                if let Some(m) = self.w.kube.ingresses.as_mut() {
+                    m.insert(ObjKey::new(ns, name), ing);
+                }
+                i += 1;
+            }
+        }
+    }
+
+    /// A Service behind an Ingress: ClusterIP with pods for ip targets, NodePort for instance.
+    fn backend_service(&mut self, ns: &str, name: &str, ip: bool) {
+        let meta = self.meta(ns, name);
+        let node_port = (!ip).then(|| self.node_port());
+        let spec = ServiceSpec {
+            type_: if ip { "ClusterIP" } else { "NodePort" }.into(),
+            selector: BTreeMap::from([("app".to_string(), name.to_string())]),
+            ports: vec![ServicePort {
+                name: Some("http".into()),
+                protocol: Some("TCP".into()),
+                port: 80,
+                target_port: Some(IntOrString::Int(8080)),
+                node_port,
+            }],
+            ..ServiceSpec::default()
+        };
+        if let Some(m) = self.w.kube.services.as_mut() {
+            m.insert(
+                ObjKey::new(ns, name),
+                Service {
+                    meta,
+                    spec,
+                    lb_hostnames: Vec::new(),
+                },
+            );
+        }
+        if ip {
+            let replicas = self.rng.range(2, 4);
+            self.pods(ns, name, replicas, &[("http".into(), 8080, "TCP".into())]);
+        }
+    }
+
+    /// Ready pods of `app` and the EndpointSlice listing them. Pods in an SG-for-pods namespace
+    /// get a branch ENI; the others a secondary IP on their node's device-1 ENI.
+    fn pods(&mut self, ns: &str, app: &str, replicas: usize, ports: &[(String, i32, String)]) {
+        if self.net.nodes.is_empty() {
+            return;
+        }
+        let rs = self.rng.hex(10);
+        let mut endpoints = Vec::new();
+        for _ in 0..replicas {
+            let node = self.net.nodes[self.rng.below(self.net.nodes.len())].clone();
+            let pod_name = format!("{app}-{rs}-{}", self.rng.kube_suffix(5));
+            let mut meta = self.meta(ns, &pod_name);
+            meta.labels.insert("app".into(), app.to_string());
+            let ip = match self.net.pod_sgs.get(ns).cloned() {
+                Some(sg) => {
+                    let eni = self.add_eni(
+                        &node.subnet,
+                        vec![sg],
+                        "aws-k8s-branch-eni",
+                        "branch",
+                        None,
+                        Tags::from([(
+                            "vpcresources.k8s.aws/trunk-eni-id".to_string(),
+                            node.pod_eni.clone(),
+                        )]),
+                    );
+                    let ip = self
+                        .w
+                        .aws
+                        .enis
+                        .as_ref()
+                        .and_then(|m| m.get(&eni))
+                        .and_then(|e| e.private_ips.first().cloned())
+                        .unwrap_or_default();
+                    meta.annotations.insert(
+                        "vpc.amazonaws.com/pod-eni".into(),
+                        format!(r#"[{{"eniId":"{eni}","ifAddress":"02:00:00:00:00:01","privateIp":"{ip}","vlanId":1,"subnetCidr":"10.0.0.0/8"}}]"#),
+                    );
+                    ip
+                }
+                None => {
+                    let ip = self.alloc_ip(&node.subnet);
+                    if let Some(e) = self
+                        .w
+                        .aws
+                        .enis
+                        .as_mut()
+                        .and_then(|m| m.get_mut(&node.pod_eni))
+                    {
+                        e.private_ips.push(ip.clone());
+                    }
+                    self.pre
+                        .pod_enis
+                        .entry(node.pod_eni.clone())
+                        .or_default()
+                        .insert(format!("{ns}/{app}"));
+                    ip
+                }
+            };
+            endpoints.push(Endpoint {
+                addresses: vec![ip.clone()],
+                ready: true,
+                node_name: Some(node.name.clone()),
+                pod: Some(ObjKey::new(ns, pod_name.clone())),
+            });
+            let pod = Pod {
+                meta,
+                node_name: Some(node.name.clone()),
+                pod_ips: vec![ip],
+                ports: ports
+                    .iter()
+                    .map(|(n, p, proto)| ContainerPort {
+                        name: Some(n.clone()),
+                        container_port: *p,
+                        protocol: Some(proto.clone()),
+                    })
+                    .collect(),
+                ready: true,
+            };
+            if let Some(m) = self.w.kube.pods.as_mut() {
+                m.insert(ObjKey::new(ns, pod_name), pod);
+            }
+        }
+        let slice_name = format!("{app}-{}", self.rng.kube_suffix(5));
+        let mut meta = self.meta(ns, &slice_name);
+        meta.labels = BTreeMap::from([("kubernetes.io/service-name".to_string(), app.to_string())]);
+        let slice = EndpointSlice {
+            meta,
+            service_name: Some(app.to_string()),
+            address_type: "IPv4".into(),
+            ports: ports
+                .iter()
+                .map(|(n, p, proto)| EndpointPort {
+                    name: Some(n.clone()),
+                    port: Some(*p),
+                    protocol: Some(proto.clone()),
+                })
+                .collect(),
+            endpoints,
+        };
+        if let Some(m) = self.w.kube.endpoint_slices.as_mut() {
+            m.insert(ObjKey::new(ns, slice_name), slice);
+        }
+    }
+
+    /// A load balancer for a stack, without listeners; `sgs` empty = created without SGs.
+    pub(super) fn new_lb(
+        &mut self,
+        stack: &crate::core::lbc::model::StackId,
+        type_: &str,
+        scheme: &str,
+        sgs: Vec<String>,
+    ) -> LoadBalancer {
+        let id = stack.stack_id();
+        let hash = crate::core::lbc::naming::sha256_hex(&[&self.cluster, &id, scheme]);
+        let (ns, name) = id.split_once('/').unwrap_or(("", id.as_str()));
+        let san = |s: &str, n: usize| -> String {
+            crate::core::lbc::naming::sanitize(s)
+                .chars()
+                .take(n)
+                .collect()
+        };
+        let lb_name = if ns.is_empty() {
+            format!("k8s-{}-{}", san(name, 17), &hash[..10])
+        } else {
+            format!("k8s-{}-{}-{}", san(ns, 8), san(name, 8), &hash[..10])
+        };
+        let kind = if type_ == "network" { "net" } else { "app" };
+        let suffix = self.arn_suffix();
+        let subnets = if scheme == "internet-facing" {
+            self.net.public.clone()
+        } else {
+            self.net.lb_private.clone()
+        };
+        let mut tags = stack.stack_tags(&self.cluster);
+        tags.insert(stack.resource_key(), "LoadBalancer".into());
+        let dns = if scheme == "internal" {
+            format!(
+                "internal-{lb_name}-{}.elb.{}.amazonaws.com",
+                &suffix[..10],
+                self.region
+            )
+        } else {
+            format!(
+                "{lb_name}-{}.elb.{}.amazonaws.com",
+                &suffix[..10],
+                self.region
+            )
+        };
+        LoadBalancer {
+            arn: format!(
+                "arn:aws:elasticloadbalancing:{}:{}:loadbalancer/{kind}/{lb_name}/{suffix}",
+                self.region, self.account
+            ),
+            name: lb_name,
+            dns_name: dns,
+            type_: type_.to_string(),
+            scheme: scheme.to_string(),
+            ip_address_type: "ipv4".into(),
+            vpc_id: Some(self.net.vpc.clone()),
+            security_groups: sgs,
+            subnets,
+            state: Some("active".into()),
+            enforce_private_link_sg: None,
+            tags,
+            attributes: None,
+        }
+    }
+}
