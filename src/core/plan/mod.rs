@@ -8,6 +8,7 @@ pub mod incremental;
 pub mod planner;
 pub mod quotas;
 pub mod render;
+mod target_merge;
 
 use std::collections::BTreeMap;
 
