@@ -16,11 +16,12 @@ use lbsg::devtools::worldgen::{GenSpec, Size, generate};
 use lbsg::world::{Origin, RuleKey, World};
 use proptest::prelude::*;
 
-/// Tiny worlds: seeds 0–3, the odd ones with planted problems.
+/// Tiny worlds: four seeds, the odd ones with planted problems, and the fifth is the first
+/// one run with `--disable-restricted-sg-rules` (so its target rules drift).
 fn tiny(seed: usize) -> &'static World {
     static WORLDS: OnceLock<Vec<World>> = OnceLock::new();
     let worlds = WORLDS.get_or_init(|| {
-        (0..4)
+        let mut worlds: Vec<World> = (0..4)
             .map(|s| {
                 let problems = if s % 2 == 1 { 0.3 } else { 0.0 };
                 let spec = GenSpec {
@@ -30,7 +31,14 @@ fn tiny(seed: usize) -> &'static World {
                 };
                 generate(&spec).unwrap().world
             })
-            .collect()
+            .collect();
+        let mut unrestricted = worlds[0].clone();
+        let mut cfg = unrestricted.controller_or_default();
+        cfg.set("disable-restricted-sg-rules", "true", Origin::Args)
+            .unwrap();
+        unrestricted.controller = Some(cfg);
+        worlds.push(unrestricted);
+        worlds
     });
     &worlds[seed % worlds.len()]
 }
@@ -144,7 +152,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
 
     #[test]
-    fn planning_tiny_worlds(seed in 0usize..4, kind in 0..KINDS, object in 0usize..64, variant in 0usize..64) {
+    fn planning_tiny_worlds(seed in 0usize..5, kind in 0..KINDS, object in 0usize..64, variant in 0usize..64) {
         let world = tiny(seed);
         if let Some(edit) = edit_for(world, kind, object, variant) {
             check(world, &edit)?;

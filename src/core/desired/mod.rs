@@ -195,19 +195,15 @@ impl<'w> StackContext<'w> {
     }
 
     /// The stack of one IngressGroup; `None` for a group with neither members nor an error.
-    pub fn ingress_stack(
+    pub fn ingress_stack<'i>(
         &self,
-        ingresses: &BTreeMap<ObjKey, Ingress>,
+        ingress: &dyn Fn(&ObjKey) -> Option<&'i Ingress>,
         services: &BTreeMap<ObjKey, Service>,
         class_params: &BTreeMap<ObjKey, IngressClassParams>,
         group: &GroupId,
         members: &GroupMembers,
     ) -> Option<StackState> {
-        let member_objs: Vec<_> = members
-            .members
-            .iter()
-            .filter_map(|k| ingresses.get(k))
-            .collect();
+        let member_objs: Vec<&Ingress> = members.members.iter().filter_map(ingress).collect();
         if member_objs.is_empty() && members.error.is_none() {
             return None;
         }
@@ -316,7 +312,8 @@ pub fn compute(cx: &StackContext<'_>, memo: &TargetMemo<'_>) -> Computed {
         let services = world.kube.services.as_ref().unwrap_or(&empty);
         (groups, class_params) = cx.ingress_groups(ings);
         for (group, members) in &groups {
-            if let Some(s) = cx.ingress_stack(ings, services, &class_params, group, members) {
+            let lookup = |k: &ObjKey| ings.get(k);
+            if let Some(s) = cx.ingress_stack(&lookup, services, &class_params, group, members) {
                 stacks.insert(s.id.clone(), s);
             }
         }

@@ -15,14 +15,22 @@ use super::planner::{
     InvalidEdit, annotation_patch, change_key, combine, edit_warnings, edited_world, rule_changes,
 };
 use super::quotas::quota_errors;
+use super::target_merge::TargetMerges;
 use super::{Change, Edit, Plan, PlanError, ResourceRef, drift};
 use crate::core::desired::{Computed, StackContext, StackState, compute};
 use crate::core::lbc::model::StackId;
 use crate::core::lbc::target::{
     TargetMemo, TgbOutcome, collects_garbage, object_spec, reconcile_target_sg, target_sg_changes,
-    target_sg_rules,
 };
 use crate::world::{AwsSide, Meta, ObjKey, Rule, SecurityGroup, World};
+
+/// The annotations that decide which IngressGroup an Ingress is in, and its place there
+/// (besides its class); an edit of any other leaves every group's membership as it is.
+const GROUPING_ANNOTATIONS: [&str; 3] = [
+    "kubernetes.io/ingress.class",
+    "alb.ingress.kubernetes.io/group.name",
+    "alb.ingress.kubernetes.io/group.order",
+];
 
 /// A world prepared for planning many edits.
 pub struct Planner<'w> {
@@ -35,7 +43,7 @@ pub struct Planner<'w> {
     pending: BTreeSet<String>,
     old_errors: BTreeSet<PlanError>,
     bindings: Bindings,
-    restricted: bool,
+    merges: TargetMerges,
 }
 
 /// Which binding outcomes come from where.
@@ -94,9 +102,14 @@ impl<'w> Planner<'w> {
                     .push(tgb.meta.key());
             }
         }
+        let merges = TargetMerges::new(
+            &d.targets.tgbs,
+            &bindings.sg_users,
+            !cx.config.disable_restricted_sg_rules,
+        );
         Planner {
             world,
-            restricted: !cx.config.disable_restricted_sg_rules,
+            merges,
             pending: drift.changes.iter().map(change_key).collect(),
             old_errors: drift.errors.iter().cloned().collect(),
             cx,
@@ -182,7 +195,7 @@ impl<'w> Planner<'w> {
                     .stacks
                     .contains_key(&StackId::Ingress(g.clone()));
                 let new = self.cx.ingress_stack(
-                    ings,
+                    &|k| ings.get(k),
                     &services,
                     &self.computed.class_params,
                     &g,
@@ -227,6 +240,13 @@ impl<'w> Planner<'w> {
         set: &BTreeMap<String, String>,
         unset: &[String],
     ) -> Option<Plan> {
+        let regroups = set
+            .keys()
+            .chain(unset)
+            .any(|k| GROUPING_ANNOTATIONS.contains(&k.as_str()));
+        if !regroups {
+            return self.after_member_edit(key, set, unset);
+        }
         let mut ings = self.world.kube.ingresses.clone()?;
         patch(&mut ings.get_mut(key)?.meta, set, unset);
         let (groups, class_params) = self.cx.ingress_groups(&ings);
@@ -247,9 +267,44 @@ impl<'w> Planner<'w> {
                 .desired
                 .stacks
                 .contains_key(&StackId::Ingress(g.clone()));
-            let new = groups
-                .get(g)
-                .and_then(|m| self.cx.ingress_stack(&ings, services, &class_params, g, m));
+            let new = groups.get(g).and_then(|m| {
+                self.cx
+                    .ingress_stack(&|k| ings.get(k), services, &class_params, g, m)
+            });
+            if had != new.is_some() {
+                return None;
+            }
+            changed.extend(new);
+        }
+        Some(self.after_stacks(changed))
+    }
+
+    /// An Ingress edit that leaves every group as it is: only the Ingress's own group changes.
+    fn after_member_edit(
+        &self,
+        key: &ObjKey,
+        set: &BTreeMap<String, String>,
+        unset: &[String],
+    ) -> Option<Plan> {
+        let ings = self.world.kube.ingresses.as_ref()?;
+        let mut edited = ings.get(key)?.clone();
+        patch(&mut edited.meta, set, unset);
+        let lookup = |k: &ObjKey| if k == key { Some(&edited) } else { ings.get(k) };
+        let no_services = BTreeMap::new();
+        let services = self.world.kube.services.as_ref().unwrap_or(&no_services);
+        let mut changed = Vec::new();
+        for (g, m) in &self.computed.groups {
+            if !m.members.contains(key) {
+                continue;
+            }
+            let new = self
+                .cx
+                .ingress_stack(&lookup, services, &self.computed.class_params, g, m);
+            let had = self
+                .computed
+                .desired
+                .stacks
+                .contains_key(&StackId::Ingress(g.clone()));
             if had != new.is_some() {
                 return None;
             }
@@ -395,26 +450,36 @@ impl<'w> Planner<'w> {
             }
         }
         let mut per_sg_new: BTreeMap<&str, Option<Vec<Rule>>> = BTreeMap::new();
+        let tgbs = &d.targets.tgbs;
         for sg in &affected {
-            // the SG's bindings in key order: the old ones that stay, merged with the new ones
-            let old_lists = self
+            // the SG's bindings in key order: the old ones that stay, and the new ones
+            let mut remaining = self
                 .bindings
                 .sg_users
                 .get(*sg)
                 .into_iter()
                 .flatten()
                 .filter(|i| !removed_idx.contains(*i))
-                .filter_map(|i| {
-                    let t = &d.targets.tgbs[*i];
-                    Some((t.key.as_str(), t.result.as_ref().ok()?.get(*sg)?.as_slice()))
-                });
-            let new_lists = added.iter().filter_map(|(k, out)| {
-                Some((k.as_str(), out.result.as_ref().ok()?.get(*sg)?.as_slice()))
+                .peekable();
+            let new_lists: Vec<(&str, &[Rule])> = added
+                .iter()
+                .filter_map(|(k, out)| {
+                    Some((k.as_str(), out.result.as_ref().ok()?.get(*sg)?.as_slice()))
+                })
+                .collect();
+            // an SG stays desired while some binding names it, even with no rules
+            if remaining.peek().is_none() && new_lists.is_empty() {
+                per_sg_new.insert(sg, None);
+                continue;
+            }
+            let old_lists = remaining.filter_map(|i| {
+                let t = &tgbs[*i];
+                Some((t.key.as_str(), t.result.as_ref().ok()?.get(*sg)?.as_slice()))
             });
-            let lists = merge_by_key(old_lists, new_lists);
-            let rules = (!lists.is_empty())
-                .then(|| target_sg_rules(lists.into_iter().map(|(_, r)| r), self.restricted));
-            per_sg_new.insert(sg, rules);
+            let rules = self
+                .merges
+                .merged(sg, tgbs, &removed_idx, old_lists, &new_lists);
+            per_sg_new.insert(sg, Some(rules));
         }
 
         let no_sgs = BTreeMap::new();
@@ -471,7 +536,7 @@ impl<'w> Planner<'w> {
 }
 
 /// Two key-ordered sequences merged in key order.
-fn merge_by_key<'a, T>(
+pub(super) fn merge_by_key<'a, T>(
     a: impl Iterator<Item = (&'a str, T)>,
     b: impl Iterator<Item = (&'a str, T)>,
 ) -> Vec<(&'a str, T)> {

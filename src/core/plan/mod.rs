@@ -9,6 +9,7 @@ pub mod planner;
 pub mod quotas;
 pub mod render;
 pub mod risk;
+mod target_merge;
 
 use std::collections::BTreeMap;
 

@@ -169,10 +169,12 @@ impl Gen {
                 internet = false;
                 Front::Managed
             }
-            _ => match self.rng.below(100) {
-                0 | 1 => Front::Legacy,
-                r if r < 30 => Front::Custom {
-                    by_name: r < 10,
+            // SG-less NLBs are rare and put one CIDR rule per client range and port on every
+            // node SG, so they stay at one in two hundred
+            _ => match self.rng.below(200) {
+                0 => Front::Legacy,
+                r if r < 60 => Front::Custom {
+                    by_name: r < 20,
                     manage: true,
                 },
                 _ => Front::Managed,

@@ -326,10 +326,11 @@ pub fn target_sg_rules<'a>(
     lists: impl IntoIterator<Item = &'a [Rule]>,
     restricted: bool,
 ) -> Vec<Rule> {
-    dedupe(super::aggregate::aggregate_sg(lists, restricted))
+    dedupe_identities(super::aggregate::aggregate_sg(lists, restricted))
 }
 
-fn dedupe(rules: Vec<Rule>) -> Vec<Rule> {
+/// Keep the first rule of each identity, in order.
+pub fn dedupe_identities(rules: Vec<Rule>) -> Vec<Rule> {
     let mut seen = BTreeSet::new();
     rules
         .into_iter()

@@ -25,9 +25,9 @@ use super::naming::GroupId;
 
 pub use aggregate::{aggregate, aggregate_sg};
 pub use desired::{
-    TargetMemo, TargetRules, TgbOutcome, cluster_tgbs, collects_garbage, desired_target_rules,
-    merge_outcomes, object_spec, target_rules_with, target_sg_changes, target_sg_rules,
-    unowned_tgb_objects,
+    TargetMemo, TargetRules, TgbOutcome, cluster_tgbs, collects_garbage, dedupe_identities,
+    desired_target_rules, merge_outcomes, object_spec, target_rules_with, target_sg_changes,
+    target_sg_rules, unowned_tgb_objects,
 };
 pub use endpoints::{EndpointEni, TargetEndpoints, resolve_endpoint_enis};
 pub use gc::{
