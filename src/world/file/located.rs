@@ -727,7 +727,7 @@ impl<'a> Unique<'a> {
 mod tests {
     use super::*;
 
-    fn root(text: &str) -> Node {
+    fn root(text: &str) -> Node<'_> {
         parse(text).unwrap().unwrap()
     }
 
