@@ -388,7 +388,8 @@ fn describe(value: &Value<'_>) -> String {
 }
 
 /// A node plus the document it is in. Its field path is worked out only when a message needs
-/// it, by finding the node in the document (reading a large file builds no path strings).
+/// it, by finding the node in the document (reading a large file builds no path strings), so
+/// a problem must only be built for an actual error, never to test a value.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct At<'a> {
     pub node: &'a Node<'a>,
@@ -546,20 +547,25 @@ impl<'a> At<'a> {
     }
 
     pub fn i64(&self) -> Res<i64> {
+        self.int_value().ok_or_else(|| self.expected("an integer"))
+    }
+
+    /// The integer a plain scalar spells, if it spells one (no problem is built: a problem
+    /// finds its node's path, which costs a walk of the document).
+    pub fn int_value(&self) -> Option<i64> {
         match &self.node.value {
             Value::Scalar { text, plain: true } => {
-                let t = text.strip_prefix('+').unwrap_or(text);
-                t.parse::<i64>().map_err(|_| self.expected("an integer"))
+                text.strip_prefix('+').unwrap_or(text).parse::<i64>().ok()
             }
-            _ => Err(self.expected("an integer")),
+            _ => None,
         }
     }
 
     /// An integer within `lo..=hi`.
     pub fn int_in(&self, lo: i64, hi: i64) -> Res<i32> {
         let v = self
-            .i64()
-            .map_err(|_| self.expected(&format!("an integer from {lo} to {hi}")))?;
+            .int_value()
+            .ok_or_else(|| self.expected(&format!("an integer from {lo} to {hi}")))?;
         if v < lo || v > hi {
             return Err(self.err(format!("expected an integer from {lo} to {hi}, found {v}")));
         }
