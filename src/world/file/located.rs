@@ -546,6 +546,7 @@ impl<'a> At<'a> {
         }
     }
 
+    #[cfg(test)]
     pub fn i64(&self) -> Res<i64> {
         self.int_value().ok_or_else(|| self.expected("an integer"))
     }
