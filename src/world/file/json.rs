@@ -52,9 +52,10 @@ impl<'t> Reader<'t> {
     }
 
     fn pos(&self) -> Pos {
+        let narrow = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
         Pos {
-            line: self.line,
-            column: self.i - self.line_start + 1,
+            line: narrow(self.line),
+            column: narrow(self.i - self.line_start + 1),
         }
     }
 
@@ -167,6 +168,7 @@ impl<'t> Reader<'t> {
                 b',' => self.i += 1,
                 b'}' => {
                     self.i += 1;
+                    entries.shrink_to_fit();
                     return Some(Value::Map(entries));
                 }
                 _ => return None,
@@ -190,6 +192,7 @@ impl<'t> Reader<'t> {
                 b',' => self.i += 1,
                 b']' => {
                     self.i += 1;
+                    items.shrink_to_fit();
                     return Some(Value::Seq(items));
                 }
                 _ => return None,

@@ -15,15 +15,20 @@ use serde_saphyr::granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanErr
 /// A 1-based line and column in the source text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pos {
-    pub line: usize,
-    pub column: usize,
+    // u32 keeps every node of a large document 8 bytes smaller
+    pub line: u32,
+    pub column: u32,
+}
+
+fn narrow(v: usize) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
 }
 
 impl Pos {
     fn of(span: &Span) -> Self {
         Pos {
-            line: span.start.line(),
-            column: span.start.col() + 1,
+            line: narrow(span.start.line()),
+            column: narrow(span.start.col() + 1),
         }
     }
 }
@@ -42,8 +47,8 @@ pub struct Problem {
 impl Problem {
     pub(crate) fn new(pos: Pos, path: &str, message: impl Into<String>) -> Self {
         Problem {
-            line: pos.line,
-            column: pos.column,
+            line: pos.line as usize,
+            column: pos.column as usize,
             path: path.to_string(),
             message: message.into(),
         }
@@ -239,26 +244,37 @@ impl<'t> Builder<'t> {
                 Ok(())
             }
             Event::SequenceEnd | Event::MappingEnd => {
+                // growth slack is up to half of a large document's tree: give it back
                 let (node, anchor) = match self.stack.pop() {
-                    Some(Frame::Seq { pos, anchor, items }) => (
-                        Node {
-                            pos,
-                            value: Value::Seq(items),
-                        },
+                    Some(Frame::Seq {
+                        pos,
                         anchor,
-                    ),
+                        mut items,
+                    }) => {
+                        items.shrink_to_fit();
+                        (
+                            Node {
+                                pos,
+                                value: Value::Seq(items),
+                            },
+                            anchor,
+                        )
+                    }
                     Some(Frame::Map {
                         pos,
                         anchor,
-                        entries,
+                        mut entries,
                         ..
-                    }) => (
-                        Node {
-                            pos,
-                            value: Value::Map(entries),
-                        },
-                        anchor,
-                    ),
+                    }) => {
+                        entries.shrink_to_fit();
+                        (
+                            Node {
+                                pos,
+                                value: Value::Map(entries),
+                            },
+                            anchor,
+                        )
+                    }
                     None => return Err(self.problem(pos, "unbalanced collection end")),
                 };
                 // Children were already counted when placed; count only the collection itself.
@@ -321,8 +337,8 @@ fn build(text: &str) -> Result<Option<Node<'_>>, Failure> {
 fn scan_problem(text: &str, e: &ScanError, path: String) -> Problem {
     let m = e.marker();
     let pos = Pos {
-        line: m.line(),
-        column: m.col() + 1,
+        line: narrow(m.line()),
+        column: narrow(m.col() + 1),
     };
     if let ErrorKind::UnclosedFlowCollection { open } = e.kind() {
         // The scanner reports an unclosed `[`/`{` before emitting any event inside it, so the
