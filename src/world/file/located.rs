@@ -406,7 +406,7 @@ fn describe(value: &Value<'_>) -> String {
 /// A node plus the document it is in. Its field path is worked out only when a message needs
 /// it, by finding the node in the document (reading a large file builds no path strings), so
 /// a problem must only be built for an actual error, never to test a value.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct At<'a> {
     pub node: &'a Node<'a>,
     root: &'a Node<'a>,
@@ -725,7 +725,7 @@ impl<'a> Unique<'a> {
                 first.pos().line
             )));
         }
-        self.seen.insert(key, *at);
+        self.seen.insert(key, at.clone());
         Ok(())
     }
 }
