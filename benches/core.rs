@@ -36,13 +36,18 @@ fn tune(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTi
     }
 }
 
+/// World-file load, as YAML (the YAML reader) and as JSON (the JSON fast path). The loaded
+/// world's destruction is left out (it happens once, at exit).
 fn load(c: &mut Criterion) {
     for size in sizes() {
         let f = fixture(size);
         let mut g = c.benchmark_group("load");
         tune(&mut g, size);
-        g.bench_with_input(BenchmarkId::from_parameter(size.name()), &f.text, |b, t| {
-            b.iter(|| load_str(black_box(t), "bench").unwrap())
+        g.bench_with_input(BenchmarkId::new("yaml", size.name()), &f.text, |b, t| {
+            b.iter_with_large_drop(|| load_str(black_box(t), "bench").unwrap())
+        });
+        g.bench_with_input(BenchmarkId::new("json", size.name()), &f.json, |b, t| {
+            b.iter_with_large_drop(|| load_str(black_box(t), "bench").unwrap())
         });
         g.finish();
     }
@@ -129,13 +134,16 @@ fn pipeline(c: &mut Criterion) {
         let f = fixture(size);
         let mut g = c.benchmark_group("pipeline");
         tune(&mut g, size);
-        g.bench_function(BenchmarkId::new("load+desired+drift", size.name()), |b| {
-            b.iter(|| {
-                let w = load_str(black_box(&f.text), "bench").unwrap();
-                let p = Planner::new(&w);
-                black_box(p.drift().changes.len())
-            })
-        });
+        for (format, text) in [("yaml", &f.text), ("json", &f.json)] {
+            let id = format!("load+desired+drift/{format}");
+            g.bench_function(BenchmarkId::new(id, size.name()), |b| {
+                b.iter_with_large_drop(|| {
+                    let w = load_str(black_box(text), "bench").unwrap();
+                    let changes = Planner::new(&w).drift().changes.len();
+                    (w, changes)
+                })
+            });
+        }
         g.finish();
     }
 }

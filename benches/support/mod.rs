@@ -14,7 +14,7 @@ use lbsg::core::plan::edit::parse_rule;
 use lbsg::core::plan::{Edit, ResourceRef};
 use lbsg::devtools::worldgen::{GenSpec, Size, generate, stats};
 use lbsg::world::World;
-use lbsg::world::file::save_string;
+use lbsg::world::file::{save_string, save_string_json};
 
 /// Every fixture is generated from this seed, with this share of planted problems.
 pub const SEED: u64 = 1;
@@ -23,8 +23,9 @@ pub const PROBLEMS: f64 = 0.05;
 pub struct Fixture {
     pub size: Size,
     pub world: World,
-    /// The world as a world file (what `load` benchmarks parse).
+    /// The world as a YAML world file and as a JSON one (what `load` benchmarks parse).
     pub text: String,
+    pub json: String,
 }
 
 /// Sizes to measure: `LBSG_BENCH_SIZES=small,large,stretch` (default `small,large`; stretch
@@ -53,6 +54,7 @@ pub fn fixture(size: Size) -> &'static Fixture {
         let t = Instant::now();
         let g = generate(&GenSpec::new(SEED, size, PROBLEMS)).expect("generator");
         let text = save_string(&g.world);
+        let json = save_string_json(&g.world);
         eprintln!(
             "fixture {}: generated in {:.1} s, {} MB world file: {}",
             size.name(),
@@ -64,6 +66,7 @@ pub fn fixture(size: Size) -> &'static Fixture {
             size,
             world: g.world,
             text,
+            json,
         }
     })
 }

@@ -60,6 +60,7 @@ fn world_stats(src: &SourceArgs) -> Result<(), String> {
     let t = Instant::now();
     let (world, _) = source::load(src)?;
     let load = t.elapsed();
+    let after_load = memory();
     let t = Instant::now();
     let d = desired(&world);
     let des = t.elapsed();
@@ -76,5 +77,24 @@ fn world_stats(src: &SourceArgs) -> Result<(), String> {
         plan.changes.len(),
         plan.errors.len()
     );
+    if let (Some(loaded), Some(end)) = (after_load, memory()) {
+        println!("memory after load: {loaded}; at the end: {end}");
+    }
     Ok(())
+}
+
+/// Resident and peak resident memory from `/proc/self/status` (Linux only).
+fn memory() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+    };
+    Some(format!(
+        "resident {}, peak {}",
+        field("VmRSS:")?,
+        field("VmHWM:")?
+    ))
 }

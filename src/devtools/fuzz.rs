@@ -8,7 +8,7 @@ use crate::core::desired::desired;
 use crate::core::lbc::annotations::{Annotations, Kind, parse_string_map, split_list};
 use crate::core::plan::drift::drift_of;
 use crate::core::plan::edit::{parse_rule, parse_source};
-use crate::world::file::{load_str, save_string};
+use crate::world::file::{load_str, load_yaml, save_string};
 
 /// Annotation values through the LBC's parsers (string map, list, bool) for both object kinds.
 /// The first byte picks which annotation key carries the rest.
@@ -73,11 +73,19 @@ pub fn rule_string(data: &[u8]) {
     let _ = rule.identity();
 }
 
-/// World files: loading, and for a file that loads, saving it and the desired state and drift
-/// of the world (the core must not panic on any world a file can describe).
+/// World files: loading (the JSON fast path must agree with the YAML reader, errors included),
+/// and for a file that loads, saving it and the desired state and drift of the world (the core
+/// must not panic on any world a file can describe).
 pub fn world_file(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let Ok(world) = load_str(&text, "fuzz") else {
+    let loaded = load_str(&text, "fuzz");
+    let reference = load_yaml(&text, "fuzz");
+    match (&loaded, &reference) {
+        (Ok(a), Ok(b)) => assert!(a == b, "the JSON fast path read another world"),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        _ => panic!("the JSON fast path and the YAML reader disagree"),
+    }
+    let Ok(world) = loaded else {
         return;
     };
     let _ = save_string(&world);

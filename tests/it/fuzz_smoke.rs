@@ -1,14 +1,35 @@
 //! A bounded, stable-toolchain run of the cargo-fuzz targets (`fuzz/`, which needs nightly):
 //! the same target bodies (`lbsg::devtools::fuzz`) fed arbitrary bytes and structured near-misses
 //! by proptest. Crashes found here or by cargo-fuzz become cases in `regressions`.
+//! `LBSG_FUZZ_SCALE=50 cargo test --test it fuzz_smoke` runs 50 times as many cases.
 
 use lbsg::devtools::fuzz::{annotations, rule_string, world_file};
 use proptest::prelude::*;
 
 const DEMO: &str = include_str!("../../assets/demo/world.yaml");
 
+fn demo_json() -> &'static str {
+    static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    JSON.get_or_init(|| {
+        let w = lbsg::world::file::load_str(DEMO, "demo").unwrap();
+        lbsg::world::file::save_string_json(&w)
+    })
+}
+
+/// `n` cases, times `LBSG_FUZZ_SCALE` when set (for longer runs by hand).
+fn cases(n: u32) -> ProptestConfig {
+    let scale = std::env::var("LBSG_FUZZ_SCALE")
+        .ok()
+        .and_then(|s| s.parse::<u32>().ok())
+        .unwrap_or(1);
+    ProptestConfig {
+        cases: n.saturating_mul(scale.max(1)),
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+    #![proptest_config(cases(3000))]
 
     #[test]
     fn annotation_parsers_take_any_bytes(data in proptest::collection::vec(any::<u8>(), 0..200)) {
@@ -36,14 +57,16 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #![proptest_config(cases(120))]
 
-    /// The demo world with a few bytes overwritten, removed or inserted, or cut short.
+    /// The demo world (as YAML, or as JSON for the fast path) with a few bytes overwritten,
+    /// removed or inserted, or cut short.
     #[test]
     fn world_loader_takes_damaged_files(
+        json in any::<bool>(),
         edits in proptest::collection::vec((any::<usize>(), 0u8..4, any::<u8>()), 1..4)
     ) {
-        let mut data = DEMO.as_bytes().to_vec();
+        let mut data = if json { demo_json().as_bytes().to_vec() } else { DEMO.as_bytes().to_vec() };
         for (at, op, byte) in edits {
             let at = at % data.len().max(1);
             match op {
@@ -66,6 +89,7 @@ proptest! {
 #[test]
 fn regressions() {
     world_file(DEMO.as_bytes());
+    world_file(demo_json().as_bytes());
     for raw in [
         "tcp:443:::/0:v6 clients",
         "icmp:all:0.0.0.0/0",

@@ -4,7 +4,7 @@
 
 pub mod find;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::core::lbc::ingress::{
     GroupMembers, IngressCtx, build_ingress_model, load_ingress_groups, member_class_params,
@@ -14,7 +14,9 @@ use crate::core::lbc::model::{Frontend, StackModel};
 use crate::core::lbc::naming::{self, GroupId};
 use crate::core::lbc::resolve::LookupResolver;
 use crate::core::lbc::service::{ExistingLb, ServiceCtx, build_service_model, is_lbc_service};
-use crate::core::lbc::target::{TargetMemo, TargetRules, TgbSpec, cluster_tgbs, target_rules_with};
+use crate::core::lbc::target::{
+    TargetMemo, TargetRules, TgbSpec, target_rules_with, unowned_tgb_objects,
+};
 use crate::core::plan::{ResourceRef, new_sg_placeholder};
 use crate::world::{ControllerConfig, Ingress, IngressClassParams, ObjKey, Service, Tags, World};
 
@@ -320,23 +322,25 @@ pub fn compute(cx: &StackContext<'_>, memo: &TargetMemo<'_>) -> Computed {
     }
     let backend_sg = cx.backend_sg_for(stacks.values());
 
-    // Target rules: modelled stacks' bindings; a stack whose build fails keeps its old TGBs.
-    let modelled: Vec<(StackId, Vec<TgbSpec>)> = stacks
-        .values()
-        .filter_map(|s| Some((s.id.clone(), cx.stack_tgbs(s)?)))
-        .collect();
-    let stack_bindings = modelled
-        .iter()
-        .map(|(id, specs)| {
-            let keys = specs
-                .iter()
-                .filter(|t| t.networking.is_some())
-                .map(|t| t.key.clone())
-                .collect();
-            (id.clone(), keys)
-        })
-        .collect();
-    let tgbs = cluster_tgbs(world, &modelled);
+    // Target rules: modelled stacks' bindings, then the TGB objects no modelled stack owns (a
+    // stack whose build fails keeps its old TGBs) — what `cluster_tgbs` gives, without copies.
+    let mut tgbs: Vec<TgbSpec> = Vec::new();
+    let mut modelled: BTreeSet<&StackId> = BTreeSet::new();
+    let mut stack_bindings = BTreeMap::new();
+    for s in stacks.values() {
+        let Some(specs) = cx.stack_tgbs(s) else {
+            continue;
+        };
+        modelled.insert(&s.id);
+        let keys = specs
+            .iter()
+            .filter(|t| t.networking.is_some())
+            .map(|t| t.key.clone())
+            .collect();
+        stack_bindings.insert(s.id.clone(), keys);
+        tgbs.extend(specs);
+    }
+    tgbs.extend(unowned_tgb_objects(world, |id| modelled.contains(id)));
     let targets = target_rules_with(world, memo, &tgbs);
     if world.aws.enis.is_none() {
         unknowns.push("no ENIs loaded: target rules not checked".to_string());

@@ -203,31 +203,41 @@ pub fn stack_drift(world: &World, d: &Desired, s: &StackState) -> StackDrift {
     let sgs = world.aws.security_groups.as_ref().unwrap_or(&no_sgs);
     let mut b = Builder::default();
     let mut out = StackDrift::default();
-    let label = s.id.to_string();
     let model = match &s.model {
         Ok(m) => m,
         Err(e) => {
             out.error = Some(PlanError {
-                resource: label,
+                resource: s.id.to_string(),
                 message: format!("Failed build model due to {e}"),
             });
             return out;
         }
     };
+    // most stacks have nothing to do: the label is written only into changes
+    const LABEL: &str = "\0";
     match &model.frontend {
-        Frontend::Managed(m) => managed_sg(&mut b, d, s, m, sgs, &label),
+        Frontend::Managed(m) => managed_sg(&mut b, d, s, m, sgs, LABEL),
         _ => {
             for id in &s.managed_sgs {
-                out.deletions.push((id.clone(), label.clone()));
+                out.deletions.push((id.clone(), LABEL.to_string()));
             }
         }
     }
     if let Frontend::Managed(_) = &model.frontend {
         for dup in s.managed_sgs.iter().skip(1) {
-            out.deletions.push((dup.clone(), label.clone()));
+            out.deletions.push((dup.clone(), LABEL.to_string()));
         }
     }
-    lb_security_groups(&mut b, world, d, s, &label);
+    lb_security_groups(&mut b, world, d, s, LABEL);
+    if !b.changes.is_empty() || !out.deletions.is_empty() {
+        let label = s.id.to_string();
+        for c in &mut b.changes {
+            c.stack = c.stack.take().map(|_| label.clone());
+        }
+        for del in &mut out.deletions {
+            del.1 = label.clone();
+        }
+    }
     out.changes = b.changes;
     out
 }
@@ -337,17 +347,17 @@ fn managed_sg(
                 |k| k.starts_with("aws:") || is_legacy_tag(k) || ext.contains(&k.to_string()),
                 Some(label),
             );
-            let have: BTreeSet<_> = sg.ingress.iter().map(|r| r.rule.key()).collect();
-            let want: BTreeSet<_> = desired.iter().map(Rule::key).collect();
+            let have: BTreeSet<_> = sg.ingress.iter().map(|r| key_ref(&r.rule)).collect();
+            let want: BTreeSet<_> = desired.iter().map(key_ref).collect();
             let add: Vec<Rule> = desired
                 .iter()
-                .filter(|r| !have.contains(&r.key()))
+                .filter(|r| !have.contains(&key_ref(r)))
                 .cloned()
                 .collect();
             let del: Vec<Rule> = sg
                 .ingress
                 .iter()
-                .filter(|r| !want.contains(&r.rule.key()))
+                .filter(|r| !want.contains(&key_ref(&r.rule)))
                 .map(|r| r.rule.clone())
                 .collect();
             if !add.is_empty() {
@@ -389,8 +399,8 @@ fn lb_security_groups(b: &mut Builder, world: &World, d: &Desired, s: &StackStat
         .map(|b| b.id.as_str())
         .unwrap_or_default();
     let want = s.lb_security_groups(backend);
-    let want_set: BTreeSet<String> = want.iter().cloned().collect();
-    let have_set: BTreeSet<String> = lb.security_groups.iter().cloned().collect();
+    let want_set: BTreeSet<&str> = want.iter().map(String::as_str).collect();
+    let have_set: BTreeSet<&str> = lb.security_groups.iter().map(String::as_str).collect();
     let private_link_differs = model
         .private_link_enforcement
         .as_ref()
@@ -409,22 +419,21 @@ fn lb_security_groups(b: &mut Builder, world: &World, d: &Desired, s: &StackStat
         );
         return;
     }
-    let risk = if want_set.is_subset(&have_set) {
+    let risk = if want_set == have_set {
+        Risk::Unchanged
+    } else if want_set.is_subset(&have_set) {
         Risk::Narrowed
     } else {
         Risk::Widened
     };
+    drop(want_set);
     b.push(
         ChangeKind::SetSecurityGroups {
             load_balancer: arn.clone(),
             security_groups: want,
             private_link: model.private_link_enforcement.clone(),
         },
-        if want_set == have_set {
-            Risk::Unchanged
-        } else {
-            risk
-        },
+        risk,
         Some(label.to_string()),
     );
 }
@@ -487,9 +496,19 @@ fn dedupe(rules: &[Rule]) -> Vec<Rule> {
     let mut seen = BTreeSet::new();
     rules
         .iter()
-        .filter(|r| seen.insert(r.key()))
+        .filter(|r| seen.insert(key_ref(r)))
         .cloned()
         .collect()
+}
+
+/// [`Rule::key`] without copying: the same equivalence.
+fn key_ref(r: &Rule) -> (&str, i32, i32, &crate::world::Source) {
+    (
+        &r.protocol,
+        r.from_port.unwrap_or(0),
+        r.to_port.unwrap_or(0),
+        &r.source,
+    )
 }
 
 fn rule_ids(sg: Option<&SecurityGroup>, rules: &[Rule]) -> Vec<Option<String>> {

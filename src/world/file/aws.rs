@@ -1,7 +1,7 @@
 //! AWS API responses as the AWS CLI prints them (`--output json`, PascalCase) → the world's
 //! AWS types. Each call may be one response or a list of responses (pages).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::located::{At, Res, Unique};
 use crate::world::aws::*;
@@ -327,7 +327,11 @@ fn attach_rule_details<'a>(
     groups: &mut BTreeMap<String, SecurityGroup>,
     seen: &mut Unique<'a>,
 ) -> Res<()> {
-    let mut taken = HashSet::new();
+    // Per group and direction, the indexes of each match key not yet taken, in list order:
+    // an entry takes the first one (built when the group is first seen, so each entry costs
+    // one lookup instead of a scan of its group's rules).
+    type Queues = HashMap<(String, i32, i32, Source), VecDeque<usize>>;
+    let mut untaken: HashMap<(String, bool), Queues> = HashMap::new();
     for at in items(call, "SecurityGroupRules")? {
         let group_id = at.req_str("GroupId")?;
         let protocol = at.req_str("IpProtocol")?;
@@ -368,13 +372,17 @@ fn attach_rule_details<'a>(
         } else {
             &mut sg.ingress
         };
-        let found = list.iter_mut().enumerate().find(|(i, r)| {
-            !taken.contains(&(group_id.clone(), egress, *i)) && match_key(&r.rule) == key
+        let queues = untaken.entry((group_id, egress)).or_insert_with(|| {
+            let mut q = Queues::new();
+            for (i, r) in list.iter().enumerate() {
+                q.entry(match_key(&r.rule)).or_default().push_back(i);
+            }
+            q
         });
-        if let Some((i, r)) = found {
+        let found = queues.get_mut(&key).and_then(VecDeque::pop_front);
+        if let Some(r) = found.and_then(|i| list.get_mut(i)) {
             r.id = id;
             r.tags = rule_tags;
-            taken.insert((group_id, egress, i));
         }
     }
     Ok(())

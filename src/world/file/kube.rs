@@ -321,7 +321,7 @@ fn read_meta(at: &At<'_>, namespaced: bool) -> Res<Meta> {
 
 /// `int-or-string`: a plain integer is a port number, anything else a port name.
 fn int_or_string(at: &At<'_>) -> Res<IntOrString> {
-    if at.i64().is_ok() {
+    if at.int_value().is_some() {
         Ok(IntOrString::Int(at.port()?))
     } else {
         Ok(IntOrString::Str(at.str()?))

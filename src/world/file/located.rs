@@ -9,22 +9,26 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
 
 use serde_saphyr::granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanError, Span};
 
 /// A 1-based line and column in the source text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pos {
-    pub line: usize,
-    pub column: usize,
+    // u32 keeps every node of a large document 8 bytes smaller
+    pub line: u32,
+    pub column: u32,
+}
+
+fn narrow(v: usize) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
 }
 
 impl Pos {
     fn of(span: &Span) -> Self {
         Pos {
-            line: span.start.line(),
-            column: span.start.col() + 1,
+            line: narrow(span.start.line()),
+            column: narrow(span.start.col() + 1),
         }
     }
 }
@@ -43,8 +47,8 @@ pub struct Problem {
 impl Problem {
     pub(crate) fn new(pos: Pos, path: &str, message: impl Into<String>) -> Self {
         Problem {
-            line: pos.line,
-            column: pos.column,
+            line: pos.line as usize,
+            column: pos.column as usize,
             path: path.to_string(),
             message: message.into(),
         }
@@ -240,26 +244,37 @@ impl<'t> Builder<'t> {
                 Ok(())
             }
             Event::SequenceEnd | Event::MappingEnd => {
+                // growth slack is up to half of a large document's tree: give it back
                 let (node, anchor) = match self.stack.pop() {
-                    Some(Frame::Seq { pos, anchor, items }) => (
-                        Node {
-                            pos,
-                            value: Value::Seq(items),
-                        },
+                    Some(Frame::Seq {
+                        pos,
                         anchor,
-                    ),
+                        mut items,
+                    }) => {
+                        items.shrink_to_fit();
+                        (
+                            Node {
+                                pos,
+                                value: Value::Seq(items),
+                            },
+                            anchor,
+                        )
+                    }
                     Some(Frame::Map {
                         pos,
                         anchor,
-                        entries,
+                        mut entries,
                         ..
-                    }) => (
-                        Node {
-                            pos,
-                            value: Value::Map(entries),
-                        },
-                        anchor,
-                    ),
+                    }) => {
+                        entries.shrink_to_fit();
+                        (
+                            Node {
+                                pos,
+                                value: Value::Map(entries),
+                            },
+                            anchor,
+                        )
+                    }
                     None => return Err(self.problem(pos, "unbalanced collection end")),
                 };
                 // Children were already counted when placed; count only the collection itself.
@@ -326,8 +341,8 @@ fn build(text: &str) -> Result<Option<Node<'_>>, Failure> {
 fn scan_problem(text: &str, e: &ScanError, path: String) -> Problem {
     let m = e.marker();
     let pos = Pos {
-        line: m.line(),
-        column: m.col() + 1,
+        line: narrow(m.line()),
+        column: narrow(m.col() + 1),
     };
     if let ErrorKind::UnclosedFlowCollection { open } = e.kind() {
         // The scanner reports an unclosed `[`/`{` before emitting any event inside it, so the
@@ -392,65 +407,66 @@ fn describe(value: &Value<'_>) -> String {
     }
 }
 
-/// The field path that reached a node, built only when a message needs it: each step is one
-/// small shared link, never a copy of the path so far.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Path<'a>(Option<Rc<Step<'a>>>);
-
-#[derive(Debug)]
-enum Step<'a> {
-    Key(Path<'a>, &'a str),
-    Index(Path<'a>, usize),
-}
-
-impl<'a> Path<'a> {
-    fn key(&self, key: &'a str) -> Self {
-        Path(Some(Rc::new(Step::Key(self.clone(), key))))
-    }
-
-    fn index(&self, i: usize) -> Self {
-        Path(Some(Rc::new(Step::Index(self.clone(), i))))
-    }
-
-    /// `a.b[3]["odd key"]`, as [`push_key`] spells it.
-    pub fn render(&self) -> String {
-        let mut steps = Vec::new();
-        let mut at = self;
-        while let Some(step) = &at.0 {
-            steps.push(step.as_ref());
-            at = match step.as_ref() {
-                Step::Key(parent, _) | Step::Index(parent, _) => parent,
-            };
-        }
-        let mut out = String::new();
-        for step in steps.into_iter().rev() {
-            match step {
-                Step::Key(_, k) => out = push_key(&out, k),
-                Step::Index(_, i) => out = format!("{out}[{i}]"),
-            }
-        }
-        out
-    }
-}
-
-/// A node plus the field path that reached it.
+/// A node plus the document it is in. Its field path is worked out only when a message needs
+/// it, by finding the node in the document (reading a large file builds no path strings), so
+/// a problem must only be built for an actual error, never to test a value.
 #[derive(Debug, Clone)]
 pub(crate) struct At<'a> {
     pub node: &'a Node<'a>,
-    path: Path<'a>,
+    root: &'a Node<'a>,
+}
+
+/// The path of `target` (by address) under `node`, reached by `path`.
+fn path_to(node: &Node<'_>, target: *const Node<'_>, path: &mut String) -> bool {
+    if std::ptr::eq(node, target) {
+        return true;
+    }
+    let len = path.len();
+    match &node.value {
+        Value::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push_str(&format!("[{i}]"));
+                if path_to(item, target, path) {
+                    return true;
+                }
+                path.truncate(len);
+            }
+        }
+        Value::Map(entries) => {
+            for e in entries {
+                let with_key = push_key(path, &e.key);
+                let saved = std::mem::replace(path, with_key);
+                if path_to(&e.value, target, path) {
+                    return true;
+                }
+                *path = saved;
+            }
+        }
+        _ => {}
+    }
+    false
 }
 
 impl<'a> At<'a> {
     pub fn root(node: &'a Node<'a>) -> Self {
+        At { node, root: node }
+    }
+
+    fn child(&self, node: &'a Node<'a>) -> Self {
         At {
             node,
-            path: Path::default(),
+            root: self.root,
         }
     }
 
     /// The field path of this node (`aws.ec2.DescribeSecurityGroups.SecurityGroups[3]`).
     pub fn path(&self) -> String {
-        self.path.render()
+        let mut path = String::new();
+        if path_to(self.root, self.node, &mut path) {
+            path
+        } else {
+            String::new()
+        }
     }
 
     pub fn pos(&self) -> Pos {
@@ -488,13 +504,7 @@ impl<'a> At<'a> {
                 .iter()
                 .map(|e| {
                     let key: &'a str = &e.key;
-                    (
-                        key,
-                        At {
-                            node: &e.value,
-                            path: self.path.key(key),
-                        },
-                    )
+                    (key, self.child(&e.value))
                 })
                 .collect()),
             _ => Err(self.expected("a mapping")),
@@ -531,10 +541,7 @@ impl<'a> At<'a> {
             .iter()
             .find(|e| e.key == key)
             .filter(|e| !matches!(e.value.value, Value::Null))
-            .map(|e| At {
-                node: &e.value,
-                path: self.path.key(&e.key),
-            }))
+            .map(|e| self.child(&e.value)))
     }
 
     /// A required field of this mapping.
@@ -559,21 +566,27 @@ impl<'a> At<'a> {
         }
     }
 
+    #[cfg(test)]
     pub fn i64(&self) -> Res<i64> {
+        self.int_value().ok_or_else(|| self.expected("an integer"))
+    }
+
+    /// The integer a plain scalar spells, if it spells one (no problem is built: a problem
+    /// finds its node's path, which costs a walk of the document).
+    pub fn int_value(&self) -> Option<i64> {
         match &self.node.value {
             Value::Scalar { text, plain: true } => {
-                let t = text.strip_prefix('+').unwrap_or(text);
-                t.parse::<i64>().map_err(|_| self.expected("an integer"))
+                text.strip_prefix('+').unwrap_or(text).parse::<i64>().ok()
             }
-            _ => Err(self.expected("an integer")),
+            _ => None,
         }
     }
 
     /// An integer within `lo..=hi`.
     pub fn int_in(&self, lo: i64, hi: i64) -> Res<i32> {
         let v = self
-            .i64()
-            .map_err(|_| self.expected(&format!("an integer from {lo} to {hi}")))?;
+            .int_value()
+            .ok_or_else(|| self.expected(&format!("an integer from {lo} to {hi}")))?;
         if v < lo || v > hi {
             return Err(self.err(format!("expected an integer from {lo} to {hi}, found {v}")));
         }
@@ -603,14 +616,7 @@ impl<'a> At<'a> {
     /// The items of a list.
     pub fn seq(&self) -> Res<Vec<At<'a>>> {
         match &self.node.value {
-            Value::Seq(items) => Ok(items
-                .iter()
-                .enumerate()
-                .map(|(i, node)| At {
-                    node,
-                    path: self.path.index(i),
-                })
-                .collect()),
+            Value::Seq(items) => Ok(items.iter().map(|node| self.child(node)).collect()),
             _ => Err(self.expected("a list")),
         }
     }
@@ -709,20 +715,21 @@ impl<'a> At<'a> {
 /// Remembers where each id was first seen, to reject duplicates with both positions.
 #[derive(Default)]
 pub(crate) struct Unique<'a> {
-    seen: HashMap<String, (Path<'a>, usize)>,
+    seen: HashMap<String, At<'a>>,
 }
 
 impl<'a> Unique<'a> {
     /// Records `id` (of a `what`, read at `at`); an error if that `what` was seen before.
     pub fn check(&mut self, what: &str, id: &str, at: &At<'a>) -> Res<()> {
         let key = format!("{what}\0{id}");
-        if let Some((path, line)) = self.seen.get(&key) {
+        if let Some(first) = self.seen.get(&key) {
             return Err(at.err(format!(
-                "duplicate {what} `{id}` (also at {}, line {line})",
-                path.render()
+                "duplicate {what} `{id}` (also at {}, line {})",
+                first.path(),
+                first.pos().line
             )));
         }
-        self.seen.insert(key, (at.path.clone(), at.pos().line));
+        self.seen.insert(key, at.clone());
         Ok(())
     }
 }

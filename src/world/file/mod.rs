@@ -13,6 +13,7 @@
 //! entries keyed by prefix list id, and `cluster.account` holds the AWS account when known.
 
 mod aws;
+mod json;
 mod kube;
 pub(crate) mod located;
 mod save;
@@ -21,7 +22,7 @@ use std::path::Path;
 
 pub use located::Problem;
 use located::{At, Res};
-pub use save::{save_path_atomic, save_string};
+pub use save::{save_path_atomic, save_string, save_string_json};
 
 use super::{ClusterInfo, ControllerConfig, World};
 
@@ -64,6 +65,18 @@ fn render(p: &Problem) -> String {
 
 /// Reads a world file from text. `origin` names it in errors (usually the file name).
 pub fn load_str(text: &str, origin: &str) -> Result<World, WorldFileError> {
+    // A JSON file takes the fast reader. What it does not accept, and every error, goes through
+    // the YAML reader, which locates problems; both build the same tree.
+    if let Some(root) = json::parse(text)
+        && let Ok(world) = read_world(&At::root(&root))
+    {
+        return Ok(world);
+    }
+    load_yaml(text, origin)
+}
+
+/// [`load_str`] through the YAML reader only (the reference the JSON fast path is tested against).
+pub(crate) fn load_yaml(text: &str, origin: &str) -> Result<World, WorldFileError> {
     let invalid = |problem| WorldFileError::Invalid {
         origin: origin.to_string(),
         problem,

@@ -80,8 +80,20 @@ pub(super) fn aws_tags(tags: &Tags) -> Vec<Value> {
         .collect()
 }
 
-/// The world as world-file text.
+/// The world as world-file text (YAML).
 pub fn save_string(world: &World) -> String {
+    // One line per value, as kubectl prints ARNs and checkpoints (no folded `>-` blocks).
+    let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
+    // Serialising a JSON value cannot fail (string keys, finite numbers only).
+    serde_saphyr::to_string_with_options(&document(world), options).unwrap_or_default()
+}
+
+/// The world as a JSON world file (same content; loads several times faster than YAML).
+pub fn save_string_json(world: &World) -> String {
+    serde_json::to_string_pretty(&document(world)).unwrap_or_default()
+}
+
+fn document(world: &World) -> Value {
     let mut root = Obj::new().set("apiVersion", API_VERSION).set("kind", KIND);
     let c = &world.cluster;
     let cluster = Obj::new()
@@ -102,20 +114,24 @@ pub fn save_string(world: &World) -> String {
     if !aws.is_empty() {
         root = root.set("aws", aws.done());
     }
-    // One line per value, as kubectl prints ARNs and checkpoints (no folded `>-` blocks).
-    let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
-    // Serialising a JSON value cannot fail (string keys, finite numbers only).
-    serde_saphyr::to_string_with_options(&root.done(), options).unwrap_or_default()
+    root.done()
 }
 
 /// Writes the world file atomically: a temporary file in the same directory, then a rename.
-/// An existing file is kept as `<name>.bak`.
+/// An existing file is kept as `<name>.bak`. A `.json` path gets JSON, anything else YAML.
 pub fn save_path_atomic(world: &World, path: &Path) -> Result<(), WorldFileError> {
     let io = |source| WorldFileError::Io {
         origin: path.display().to_string(),
         source,
     };
-    let text = save_string(world);
+    let text = if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        save_string_json(world)
+    } else {
+        save_string(world)
+    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
