@@ -31,7 +31,7 @@ pub fn load(args: &SourceArgs) -> Result<(World, WorldOrigin), String> {
         (w, WorldOrigin::File(path.clone()))
     } else {
         let rt = runtime()?;
-        let live = rt.block_on(load_live(args))?;
+        let live = rt.block_on(load_live(args, &|m: &str| eprintln!("lbsg: {m}")))?;
         for n in &live.notes {
             eprintln!("lbsg: note: {n}");
         }

@@ -12,6 +12,7 @@ use crate::world::World;
 use super::config::Intent;
 use super::model::ViewData;
 use super::model::plan::PlanPreview;
+use super::state::Feed;
 
 /// A world and its view models, as the runtime delivers them.
 #[derive(Debug, Clone)]
@@ -45,13 +46,32 @@ pub enum Action {
     },
     PlanApplied {
         request: u64,
-        loaded: Box<Loaded>,
+        /// The world afterwards; `None` when the source follows its data (live), which then
+        /// shows the change when its watch or next poll sees it.
+        loaded: Option<Box<Loaded>>,
         report: ApplyReport,
         /// What the sink did, in one sentence.
         message: String,
     },
     PlanApplyFailed {
         request: u64,
+        error: String,
+    },
+    /// A world from live session `generation`, with the state of its feeds as of this world.
+    LiveWorld {
+        generation: u64,
+        loaded: Box<Loaded>,
+        feeds: Vec<(&'static str, Feed)>,
+    },
+    /// A feed's state changed without a new world (AWS failed or was throttled).
+    FeedChanged {
+        generation: u64,
+        feed: &'static str,
+        state: Feed,
+    },
+    /// Live session `generation` could not start (kubeconfig, unreachable API server, …).
+    LiveFailed {
+        generation: u64,
         error: String,
     },
     /// SIGTERM / SIGHUP: leave now, restoring the terminal.

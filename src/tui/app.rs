@@ -6,7 +6,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures::StreamExt;
 use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
-use ratatui::layout::Rect;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::unbounded_channel;
 use tokio::time::{Instant as TokioInstant, sleep_until};
@@ -99,29 +98,14 @@ pub async fn run(opts: Options) -> Result<(), String> {
             _ = sighup.recv() => Action::Quit,
             _ = sigint.recv() => Action::Quit,
         };
-        // Run it and whatever else is queued, then draw once.
-        let mut repaint = false;
+        // Run it and whatever else is queued, then draw once. (Nothing writes to stderr while
+        // the TUI runs: live progress and notes arrive as actions.)
         let mut next = Some(action);
         while let Some(a) = next {
-            repaint |= is_live_io_result(&state, &a);
             for e in update::update(&mut state, a) {
                 runtime.run(e);
             }
             next = rx.try_recv().ok();
-        }
-        if repaint {
-            // The live loader reports progress on stderr, which lands on the screen (and may
-            // scroll it): throw the screen away and draw it all again.
-            // (`resize` to the same size clears without querying the cursor, which would race
-            // with the event reader.)
-            let repainted = guard
-                .terminal
-                .size()
-                .and_then(|sz| guard.terminal.resize(Rect::new(0, 0, sz.width, sz.height)));
-            if let Err(e) = repainted {
-                tracing::warn!("repainting after live IO failed: {e}");
-            }
-            state.dirty = true;
         }
         if state.wants_ticks() {
             next_tick = next_tick.min(TokioInstant::now() + FAST_TICK);
@@ -132,15 +116,4 @@ pub async fn run(opts: Options) -> Result<(), String> {
     }
     drop(guard);
     Ok(())
-}
-
-fn is_live_io_result(state: &State, a: &Action) -> bool {
-    state.source.kind == "live"
-        && matches!(
-            a,
-            Action::WorldLoaded(_)
-                | Action::WorldLoadFailed { .. }
-                | Action::PlanApplied { .. }
-                | Action::PlanApplyFailed { .. }
-        )
 }

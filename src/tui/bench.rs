@@ -24,6 +24,7 @@ fn info() -> SourceInfo {
         context: "bench".into(),
         feeds: vec!["world"],
         sink: "memory".into(),
+        contexts: Vec::new(),
     }
 }
 

@@ -126,6 +126,7 @@ pub fn info() -> SourceInfo {
         context: "demo".into(),
         feeds: vec!["world"],
         sink: "memory only (demo)".into(),
+        contexts: Vec::new(),
     }
 }
 

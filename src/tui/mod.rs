@@ -33,8 +33,8 @@ use std::process::ExitCode;
 use crate::cli::Cli;
 use source::{LocalSource, WorldSource};
 
-/// Where the TUI's world comes from, from the command line.
-pub fn source_for(cli: &Cli) -> Box<dyn WorldSource> {
+/// Where the TUI's world comes from, from the command line (`live` says how a live source runs).
+pub fn source_for(cli: &Cli, live: live::LiveOptions) -> Box<dyn WorldSource> {
     let readonly = cli.source.readonly;
     let args = cli.source.clone();
     // --cluster-name and --controller-arg win over what the world says, as in every command.
@@ -61,7 +61,7 @@ pub fn source_for(cli: &Cli) -> Box<dyn WorldSource> {
             readonly,
         ));
     }
-    Box::new(live::LiveSource::new(cli.source.clone()))
+    Box::new(live::LiveSource::new(cli.source.clone(), live))
 }
 
 /// Run the TUI until the user quits. Exit code 0 on quit, 2 when it could not start.
@@ -98,10 +98,14 @@ pub fn main(cli: &Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let live = live::LiveOptions {
+        aws_every: ui_config.refresh_every,
+        ..live::LiveOptions::default()
+    };
     let opts = app::Options {
         config: ui_config,
         readonly: cli.source.readonly,
-        source: source_for(cli),
+        source: source_for(cli, live),
         warnings,
     };
     let result = rt.block_on(app::run(opts));

@@ -11,7 +11,8 @@ use super::action::{Action, Loaded};
 use super::bridge;
 use super::effect::Effect;
 use super::model;
-use super::source::WorldSource;
+use super::source::{Follow, WorldSource};
+use crate::core::plan::Plan;
 use crate::world::World;
 
 /// Analyse a world and derive its view models (CPU work, no IO).
@@ -40,10 +41,14 @@ pub async fn compute_plan(
     Action::PlanComputed { request, result }
 }
 
-/// Run one effect to completion against `source` and return its answer. The app runs this in
-/// tasks; tests call it directly.
-pub async fn execute(source: &mut dyn WorldSource, effect: Effect) -> Action {
-    match effect {
+/// Run one effect to completion against `source` and return its answer (`None` for the
+/// effects only a following source acts on). The app runs this in tasks; tests call it directly.
+pub async fn execute(source: &mut dyn WorldSource, effect: Effect) -> Option<Action> {
+    Some(match effect {
+        Effect::SwitchContext { .. }
+        | Effect::CancelSwitch { .. }
+        | Effect::Activate { .. }
+        | Effect::Focus { .. } => return None,
         Effect::LoadWorld => match source.load().await {
             Ok(w) => {
                 let at = SystemTime::now();
@@ -70,49 +75,70 @@ pub async fn execute(source: &mut dyn WorldSource, effect: Effect) -> Action {
             request,
             world,
             plan,
-        } => match source.apply(&world, &plan).await {
-            Ok(done) => {
-                tracing::info!(request, applied = done.report.applied.len(), message = %done.message, "plan applied");
-                let at = SystemTime::now();
-                let context = Some(source.info().context);
-                let (after, report, message) = (done.world, done.report, done.message);
-                match tokio::task::spawn_blocking(move || derive(after, at, context)).await {
-                    Ok(l) => Action::PlanApplied {
-                        request,
-                        loaded: Box::new(l),
-                        report,
-                        message,
-                    },
-                    Err(e) => Action::PlanApplyFailed {
-                        request,
-                        error: format!("{message}, but analysing the result failed: {e}"),
-                    },
-                }
+        } => apply(source, request, &world, &plan).await,
+    })
+}
+
+async fn apply(source: &mut dyn WorldSource, request: u64, world: &World, plan: &Plan) -> Action {
+    match source.apply(world, plan).await {
+        Ok(done) => {
+            tracing::info!(request, applied = done.report.applied.len(), message = %done.message, "plan applied");
+            let at = SystemTime::now();
+            let context = Some(source.info().context);
+            let (after, report, message) = (done.world, done.report, done.message);
+            let Some(after) = after else {
+                // A following source shows the change when its watch or poll sees it.
+                return Action::PlanApplied {
+                    request,
+                    loaded: None,
+                    report,
+                    message,
+                };
+            };
+            match tokio::task::spawn_blocking(move || derive(after, at, context)).await {
+                Ok(l) => Action::PlanApplied {
+                    request,
+                    loaded: Some(Box::new(l)),
+                    report,
+                    message,
+                },
+                Err(e) => Action::PlanApplyFailed {
+                    request,
+                    error: format!("{message}, but analysing the result failed: {e}"),
+                },
             }
-            Err(error) => {
-                tracing::warn!(request, %error, "apply failed");
-                Action::PlanApplyFailed { request, error }
-            }
-        },
+        }
+        Err(error) => {
+            tracing::warn!(request, %error, "apply failed");
+            Action::PlanApplyFailed { request, error }
+        }
     }
 }
 
 /// Hands effects to their executors. Source effects are queued to the task owning the source,
-/// so loads and applies never overlap; plans run concurrently.
+/// so loads and applies never overlap; plans run concurrently. A following (live) source's
+/// control effects go straight to its handle, so a context switch never waits on an apply.
 pub struct Runtime {
     source_jobs: UnboundedSender<Effect>,
     actions: UnboundedSender<Action>,
+    follow: Option<Arc<dyn Follow>>,
 }
 
 impl Runtime {
     pub fn spawn(mut source: Box<dyn WorldSource>, actions: UnboundedSender<Action>) -> Self {
+        let follow = source.follow();
+        if let Some(f) = &follow {
+            f.attach(actions.clone());
+        }
         let (tx, mut rx) = unbounded_channel::<Effect>();
         let out = actions.clone();
         tokio::spawn(async move {
             while let Some(effect) = rx.recv().await {
                 let span = tracing::info_span!("effect", kind = effect_name(&effect));
                 let answer = execute(source.as_mut(), effect).instrument(span).await;
-                if out.send(answer).is_err() {
+                if let Some(a) = answer
+                    && out.send(a).is_err()
+                {
                     break;
                 }
             }
@@ -120,11 +146,25 @@ impl Runtime {
         Self {
             source_jobs: tx,
             actions,
+            follow,
         }
     }
 
     pub fn run(&self, effect: Effect) {
         tracing::debug!(kind = effect_name(&effect), "effect");
+        if let Some(f) = &self.follow {
+            match effect {
+                Effect::LoadWorld => return f.refresh(),
+                Effect::SwitchContext {
+                    generation,
+                    context,
+                } => return f.switch(generation, context),
+                Effect::CancelSwitch { generation } => return f.cancel(generation),
+                Effect::Activate { generation } => return f.activate(generation),
+                Effect::Focus { lbs } => return f.focus(lbs),
+                _ => {}
+            }
+        }
         match effect {
             Effect::ComputePlan {
                 request,
@@ -148,5 +188,9 @@ fn effect_name(e: &Effect) -> &'static str {
         Effect::LoadWorld => "load_world",
         Effect::ComputePlan { .. } => "compute_plan",
         Effect::ApplyPlan { .. } => "apply_plan",
+        Effect::SwitchContext { .. } => "switch_context",
+        Effect::CancelSwitch { .. } => "cancel_switch",
+        Effect::Activate { .. } => "activate",
+        Effect::Focus { .. } => "focus",
     }
 }

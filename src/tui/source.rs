@@ -3,8 +3,12 @@
 //! same trait elsewhere.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::action::Action;
 
 use crate::core::plan::apply::apply_to_world;
 use crate::core::plan::{ApplyReport, ChangeKind, Plan};
@@ -23,6 +27,8 @@ pub struct SourceInfo {
     pub feeds: Vec<&'static str>,
     /// Where edits go, in words (`memory only`, `world file w.yaml`).
     pub sink: String,
+    /// The contexts `:ctx` offers (a live source's kubeconfig; empty otherwise).
+    pub contexts: Vec<String>,
 }
 
 /// Loads worlds and applies plans. Methods return boxed futures so live sources can do IO;
@@ -36,12 +42,36 @@ pub trait WorldSource: Send {
         world: &'a World,
         plan: &'a Plan,
     ) -> BoxFuture<'a, Result<Applied, String>>;
+    /// A source that follows its data by itself (live) returns its control handle; its worlds
+    /// then arrive as actions and `load` is never called.
+    fn follow(&self) -> Option<Arc<dyn Follow>> {
+        None
+    }
+}
+
+/// The control of a source that follows its data by itself. Every call returns at once (the
+/// UI never waits on a cluster); answers arrive later as actions on the channel of `attach`,
+/// tagged with the session generation they belong to.
+pub trait Follow: Send + Sync {
+    /// Start delivering: the first session (generation 0) starts on the first `refresh`.
+    fn attach(&self, actions: UnboundedSender<Action>);
+    /// Start the session if it is not running (or failed), else re-read what is polled.
+    fn refresh(&self);
+    /// Start session `generation` on `context` beside the current one.
+    fn switch(&self, generation: u64, context: String);
+    /// Stop session `generation` if it is still being switched to.
+    fn cancel(&self, generation: u64);
+    /// Session `generation` is shown now: stop every other.
+    fn activate(&self, generation: u64);
+    /// These load balancers are in view.
+    fn focus(&self, lbs: Vec<String>);
 }
 
 /// What an apply did: the world afterwards, the report, and one sentence for the user.
 #[derive(Debug, Clone)]
 pub struct Applied {
-    pub world: World,
+    /// `None` when the source follows its data (the change shows when it is seen).
+    pub world: Option<World>,
     pub report: ApplyReport,
     pub message: String,
 }
@@ -78,6 +108,7 @@ impl LocalSource {
                 context: "demo".into(),
                 feeds: vec!["world"],
                 sink: "memory only (demo)".into(),
+                contexts: Vec::new(),
             },
             loader,
             None,
@@ -97,6 +128,7 @@ impl LocalSource {
                 context: name,
                 feeds: vec!["world"],
                 sink: format!("world file {}", path.display()),
+                contexts: Vec::new(),
             },
             loader,
             Some(saver),
@@ -165,7 +197,7 @@ impl WorldSource for LocalSource {
                 ));
             }
             Ok(Applied {
-                world: after,
+                world: Some(after),
                 report,
                 message,
             })
@@ -242,7 +274,7 @@ mod tests {
             "{}",
             done.message
         );
-        assert_eq!(block(src.load()).unwrap(), done.world);
+        assert_eq!(Some(block(src.load()).unwrap()), done.world);
         assert_eq!(loads.load(Ordering::SeqCst), 1);
     }
 

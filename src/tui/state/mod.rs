@@ -50,9 +50,36 @@ impl Banner {
 /// Freshness of one data feed (`world`, `kube`, `aws`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Feed {
+    /// When the data shown was read (for a watched feed: the last change seen).
     pub loaded_at: Option<SystemTime>,
     /// The last refresh failed: the data shown is the previous one.
     pub error: Option<String>,
+    /// Followed by a healthy watch: its data does not age, only an error makes it stale.
+    pub live: bool,
+    /// What this feed cannot show (a forbidden kind, a CRD not installed), for `:ctx`.
+    pub notes: Vec<String>,
+    /// When AWS last answered a call of this feed with throttling (the SDK retried it).
+    pub throttled_at: Option<SystemTime>,
+    /// Background loading still under way (`details 3/12`).
+    pub progress: Option<String>,
+}
+
+/// How long the header says "throttled" after the last throttling answer.
+pub const THROTTLE_SHOWN: Duration = Duration::from_secs(60);
+
+impl Feed {
+    /// Whether AWS throttled this feed recently (as of `now`).
+    pub fn throttled(&self, now: SystemTime) -> bool {
+        self.throttled_at
+            .is_some_and(|t| now.duration_since(t).unwrap_or_default() < THROTTLE_SHOWN)
+    }
+}
+
+/// A context switch under way: the new context's first world has not arrived yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Switching {
+    pub generation: u64,
+    pub context: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,8 +150,11 @@ pub enum View {
     Sgs(ListView<String>),
     Lbs(ListView<String>),
     Findings(ListView<String>),
-    Drift { scroll: u16 },
-    Contexts,
+    Drift {
+        scroll: u16,
+    },
+    /// The kubeconfig's contexts; Enter switches to the selected one.
+    Contexts(ListView<String>),
 }
 
 impl View {
@@ -138,7 +168,7 @@ impl View {
             View::Lbs(_) => "load balancers",
             View::Findings(_) => "findings",
             View::Drift { .. } => "drift",
-            View::Contexts => "contexts",
+            View::Contexts(_) => "contexts",
         }
     }
 }
@@ -186,6 +216,13 @@ pub struct State {
     pub data: Arc<ViewData>,
     pub feeds: BTreeMap<&'static str, Feed>,
     pub loading: bool,
+    /// The live session whose results are shown; results of any other are dropped.
+    pub generation: u64,
+    /// The last generation handed out (a context switch takes the next one).
+    pub generations: u64,
+    pub switching: Option<Switching>,
+    /// The load balancers last announced as in view (the live source loads their details first).
+    pub focus: Vec<String>,
     pub spinner: usize,
     /// The clock, as of the last tick (injected, so screens are reproducible).
     pub now: SystemTime,
@@ -215,6 +252,10 @@ impl State {
             data: Arc::new(ViewData::default()),
             feeds,
             loading: false,
+            generation: 0,
+            generations: 0,
+            switching: None,
+            focus: Vec::new(),
             spinner: 0,
             now,
             banner: None,
@@ -240,14 +281,17 @@ impl State {
 
     pub fn is_stale(&self, feed: &Feed) -> bool {
         feed.error.is_some()
-            || feed.loaded_at.is_some_and(|t| {
-                self.now.duration_since(t).unwrap_or_default() > self.config.stale_after
-            }) && self.source.kind == "live"
+            || !feed.live
+                && feed.loaded_at.is_some_and(|t| {
+                    self.now.duration_since(t).unwrap_or_default() > self.config.stale_after
+                })
+                && self.source.kind == "live"
     }
 
     /// Whether a timer must run (spinner, banner expiry, freshness ages).
     pub fn wants_ticks(&self) -> bool {
         self.loading
+            || self.switching.is_some()
             || self.banner.is_some()
             || matches!(&self.overlay, Some(Overlay::Plan(p)) if p.preview.is_none() || p.applying)
     }

@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 use super::style::{clock, severity};
 use crate::tui::config::keymap::{Intent, Section};
 use crate::tui::model::Severity;
-use crate::tui::state::{Level, Mode, State, View};
+use crate::tui::state::{Feed, Level, Mode, State, View};
 
 fn sep(s: &State) -> Span<'static> {
     Span::styled(
@@ -61,8 +61,13 @@ pub fn header(s: &State, f: &mut Frame, area: Rect) {
     } else {
         Span::styled(" RW ", skin.muted)
     });
-    if s.loading {
-        let g = s.config.glyphs.spinner;
+    let g = s.config.glyphs.spinner;
+    if let Some(sw) = &s.switching {
+        l1.push(Span::styled(
+            format!(" {} switching to {}…", g[s.spinner % g.len()], sw.context),
+            skin.warn,
+        ));
+    } else if s.loading {
         l1.push(Span::styled(
             format!(" {} loading", g[s.spinner % g.len()]),
             skin.warn,
@@ -72,23 +77,9 @@ pub fn header(s: &State, f: &mut Frame, area: Rect) {
     let mut l2 = vec![Span::raw(" ")];
     for (i, (name, feed)) in s.feeds.iter().enumerate() {
         if i > 0 {
-            l2.push(Span::raw(" "));
+            l2.push(sep(s));
         }
-        let stale = s.is_stale(feed);
-        let text = match feed.loaded_at {
-            Some(t) => format!("{name} {}", clock(t)),
-            None if s.loading => format!("{name} loading"),
-            None => format!("{name} not loaded"),
-        };
-        let style = if stale || feed.loaded_at.is_none() {
-            skin.warn
-        } else {
-            skin.ok
-        };
-        l2.push(Span::styled(text, style));
-        if stale {
-            l2.push(Span::styled(" (stale)", skin.warn));
-        }
+        feed_spans(s, name, feed, &mut l2);
     }
     l2.push(sep(s));
     match &s.data.findings {
@@ -129,6 +120,59 @@ pub fn header(s: &State, f: &mut Frame, area: Rect) {
         Paragraph::new(vec![Line::from(l1), Line::from(l2)]).style(skin.base),
         area,
     );
+}
+
+/// The longest error text the header shows (the banner and `:ctx` have all of it).
+const ERROR_IN_HEADER: usize = 48;
+
+/// One feed in the header: `kube live 14:55:10 (2 notes)`, `aws 14:55:10 throttled`,
+/// `aws 14:50:02 (stale: AWS: …)`.
+fn feed_spans(s: &State, name: &str, feed: &Feed, out: &mut Vec<Span<'static>>) {
+    let skin = &s.config.skin;
+    let stale = s.is_stale(feed);
+    let live = if feed.live && feed.error.is_none() {
+        " live"
+    } else {
+        ""
+    };
+    let text = match feed.loaded_at {
+        Some(t) => format!("{name}{live} {}", clock(t)),
+        None if s.loading || feed.progress.is_some() => format!("{name} loading"),
+        None => format!("{name} not loaded"),
+    };
+    let style = if stale || feed.loaded_at.is_none() {
+        skin.warn
+    } else {
+        skin.ok
+    };
+    out.push(Span::styled(text, style));
+    if let Some(p) = &feed.progress {
+        out.push(Span::styled(format!(" ({p})"), skin.muted));
+    }
+    if feed.throttled(s.now) {
+        out.push(Span::styled(" throttled, backing off", skin.warn));
+    }
+    if !feed.notes.is_empty() {
+        let n = feed.notes.len();
+        out.push(Span::styled(
+            format!(" ({n} note{}, :ctx)", if n == 1 { "" } else { "s" }),
+            skin.warn,
+        ));
+    }
+    match (&feed.error, stale) {
+        (Some(e), _) => {
+            let short: String = if e.chars().count() > ERROR_IN_HEADER {
+                let mut t: String = e.chars().take(ERROR_IN_HEADER - 1).collect();
+                t.push('…');
+                t
+            } else {
+                e.clone()
+            };
+            out.push(Span::styled(format!(" (stale: {short})"), skin.warn));
+        }
+        (None, true) => out.push(Span::styled(" (stale)", skin.warn)),
+        (None, false) => {}
+    }
 }
 
 pub fn banner(s: &State, f: &mut Frame, area: Rect) {
@@ -177,7 +221,14 @@ fn hints(s: &State) -> Vec<(Intent, &'static str)> {
             (Intent::ApplyRemedy, "fix"),
             (Intent::Filter, "filter"),
         ]),
-        View::Drift { .. } | View::Contexts => {}
+        View::Contexts(_) if !s.source.contexts.is_empty() => {
+            v.extend([(Intent::Filter, "filter"), (Intent::Open, "switch")])
+        }
+        View::Contexts(_) => {}
+        View::Drift { .. } => {}
+    }
+    if s.switching.is_some() {
+        v.insert(0, (Intent::Back, "cancel switch"));
     }
     if s.views.len() > 1 {
         v.push((Intent::Back, "back"));

@@ -13,7 +13,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::layout;
 use super::model::plan::{Tone, classify};
-use super::state::{Overlay, State, View};
+use super::state::{ListView, Overlay, State, View};
 
 pub fn render(s: &State, f: &mut Frame) {
     let a = layout::areas(f.area(), s.banner.is_some());
@@ -28,7 +28,7 @@ pub fn render(s: &State, f: &mut Frame) {
         View::Lbs(lv) => tables::lbs(s, f, a.body, lv),
         View::Findings(lv) => tables::findings(s, f, a.body, lv),
         View::Drift { scroll } => drift(s, f, a.body, *scroll),
-        View::Contexts => contexts(s, f, a.body),
+        View::Contexts(lv) => contexts(s, f, a.body, lv),
     }
     chrome::footer(s, f, a.footer);
     match &s.overlay {
@@ -85,17 +85,46 @@ fn drift(s: &State, f: &mut Frame, body: Rect, scroll: u16) {
     );
 }
 
-fn contexts(s: &State, f: &mut Frame, body: Rect) {
+fn contexts(s: &State, f: &mut Frame, body: Rect, lv: &ListView<String>) {
     let skin = &s.config.skin;
-    let lines = vec![
+    let mut lines = vec![
         Line::from(format!("current: {} ({})", s.source.context, s.source.kind)),
         Line::from(format!("edits go to: {}", s.source.sink)),
         Line::raw(""),
-        Line::styled(
+    ];
+    if s.source.contexts.is_empty() {
+        lines.push(Line::styled(
             "Switching contexts needs a live source (a kubeconfig); this session reads one fixed world.",
             skin.muted,
-        ),
-    ];
+        ));
+    } else {
+        if let Some(sw) = &s.switching {
+            lines.push(Line::styled(
+                format!("switching to {}… (Esc cancels)", sw.context),
+                skin.warn,
+            ));
+        }
+        lines.push(Line::styled("contexts (Enter switches):", skin.muted));
+        let current = s.source.context.split(" · ").next().unwrap_or_default();
+        for name in &lv.cursor.keys {
+            let mark = if name == current { "* " } else { "  " };
+            let style = if lv.cursor.current() == Some(name) {
+                skin.selected
+            } else {
+                skin.base
+            };
+            lines.push(Line::styled(format!("{mark}{name}"), style));
+        }
+    }
+    // What each feed cannot show, and why its data is stale.
+    for (name, feed) in &s.feeds {
+        if let Some(e) = &feed.error {
+            lines.push(Line::styled(format!("{name}: stale: {e}"), skin.warn));
+        }
+        for n in &feed.notes {
+            lines.push(Line::styled(format!("{name}: {n}"), skin.warn));
+        }
+    }
     f.render_widget(
         Paragraph::new(lines).block(titled(s, " contexts ".into())),
         body,

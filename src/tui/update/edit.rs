@@ -21,7 +21,7 @@ use crate::tui::state::{
 const READONLY: &str = "read-only mode (--readonly): edits are disabled";
 
 /// The resource the current view is about.
-fn current_resource(s: &State) -> Option<ResourceRef> {
+pub fn current_resource(s: &State) -> Option<ResourceRef> {
     match s.view() {
         View::Resources(_, lv) => lv.cursor.current().cloned(),
         View::Graph(g) => Some(g.root.clone()),
@@ -43,7 +43,7 @@ fn current_resource(s: &State) -> Option<ResourceRef> {
             .current()
             .and_then(|arn| s.data.graphs.iter().find(|(_, g)| g.lbs.contains(arn)))
             .map(|(r, _)| r.clone()),
-        View::Drift { .. } | View::Contexts => None,
+        View::Drift { .. } | View::Contexts(_) => None,
     }
 }
 
@@ -224,12 +224,14 @@ pub fn plan_computed(s: &mut State, request: u64, result: Result<Box<PlanPreview
 pub fn plan_applied(
     s: &mut State,
     request: u64,
-    loaded: Loaded,
+    loaded: Option<Loaded>,
     report: &ApplyReport,
     message: String,
 ) {
     let ours = matches!(&s.overlay, Some(Overlay::Plan(p)) if p.request == request);
-    install(s, loaded);
+    if let Some(l) = loaded {
+        install(s, l);
+    }
     if !ours {
         return;
     }

@@ -3,6 +3,7 @@
 
 pub mod edit;
 pub mod lists;
+pub mod live;
 pub mod nav;
 
 use std::sync::Arc;
@@ -24,6 +25,12 @@ pub fn start(s: &mut State) -> Vec<Effect> {
 }
 
 pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
+    let mut effects = reduce(s, action);
+    effects.extend(live::focus_effect(s));
+    effects
+}
+
+fn reduce(s: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Key(ev) => on_key(s, &ev),
         Action::Resize { width, height } => {
@@ -64,11 +71,28 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             report,
             message,
         } => {
-            edit::plan_applied(s, request, *loaded, &report, message);
+            edit::plan_applied(s, request, loaded.map(|l| *l), &report, message);
             Vec::new()
         }
         Action::PlanApplyFailed { request, error } => {
             edit::plan_apply_failed(s, request, error);
+            Vec::new()
+        }
+        Action::LiveWorld {
+            generation,
+            loaded,
+            feeds,
+        } => live::live_world(s, generation, *loaded, feeds),
+        Action::FeedChanged {
+            generation,
+            feed,
+            state,
+        } => {
+            live::feed_changed(s, generation, feed, state);
+            Vec::new()
+        }
+        Action::LiveFailed { generation, error } => {
+            live::live_failed(s, generation, error);
             Vec::new()
         }
         Action::Quit => {
@@ -127,17 +151,14 @@ fn on_tick(s: &mut State, now: std::time::SystemTime) -> Vec<Effect> {
         relayout(s);
         s.dirty = true;
     }
-    // Live data has no watchers yet: poll it. Never while an apply is in flight.
-    let oldest = s.feeds.values().filter_map(|f| f.loaded_at).min();
-    let due = match (s.config.refresh_every, oldest) {
-        (Some(every), Some(t)) => now.duration_since(t).unwrap_or_default() >= every,
-        _ => false,
-    };
-    let applying = matches!(&s.overlay, Some(Overlay::Plan(p)) if p.applying);
-    if due && s.source.kind == "live" && !s.loading && !applying {
-        s.loading = true;
+    if s.switching.is_some() {
+        s.spinner = s.spinner.wrapping_add(1);
         s.dirty = true;
-        return vec![Effect::LoadWorld];
+    }
+    // Ages, "throttled" and "stale" in the header change with the clock. (A live source
+    // follows its data itself: kube by watching, AWS by polling on its own interval.)
+    if s.source.kind == "live" {
+        s.dirty = true;
     }
     Vec::new()
 }
@@ -150,6 +171,7 @@ pub fn body(s: &State) -> Rect {
 /// Recompute every view's visible rows and the graph layout (data or size changed).
 pub fn relayout(s: &mut State) {
     let data = Arc::clone(&s.data);
+    let contexts = s.source.contexts.clone();
     let glyphs = s.config.glyphs;
     let body = body(s);
     for v in &mut s.views {
@@ -202,7 +224,13 @@ pub fn relayout(s: &mut State) {
                 }
                 nav::scroll_graph(g, inner.height);
             }
-            View::Drift { .. } | View::Contexts => {}
+            View::Contexts(lv) => {
+                let keys = live::contexts(&contexts, &lv.filter);
+                lv.cursor.set_keys(keys);
+                let (list, _) = layout::list_split(layout::Pane::Resources, body);
+                lv.cursor.scroll(layout::table_capacity(list));
+            }
+            View::Drift { .. } => {}
         }
     }
 }
@@ -274,5 +302,7 @@ fn on_key(s: &mut State, ev: &KeyEvent) -> Vec<Effect> {
     }
 }
 
+#[cfg(test)]
+mod live_tests;
 #[cfg(test)]
 mod tests;

@@ -26,7 +26,7 @@ pub fn on_intent(s: &mut State, i: Intent) -> Vec<Effect> {
     }
     match i {
         Intent::Quit | Intent::ForceQuit => s.quit = true,
-        Intent::Back => back(s),
+        Intent::Back => return back(s),
         Intent::Help => s.help = Some(0),
         Intent::CommandMode => s.mode = Mode::Command(LineInput::default()),
         Intent::Filter => {
@@ -42,7 +42,7 @@ pub fn on_intent(s: &mut State, i: Intent) -> Vec<Effect> {
         Intent::Bottom => move_by(s, isize::MAX / 2),
         Intent::MoveLeft => graph_column(s, -1),
         Intent::MoveRight => graph_column(s, 1),
-        Intent::Open => open(s),
+        Intent::Open => return open(s),
         Intent::SortNext => sort(s, false),
         Intent::SortReverse => sort(s, true),
         Intent::Refresh => {
@@ -73,12 +73,16 @@ pub fn help_key(s: &mut State, spec: &KeySpec) {
     };
 }
 
-fn back(s: &mut State) {
+fn back(s: &mut State) -> Vec<Effect> {
+    // Esc first cancels a context switch under way.
+    if s.switching.is_some() {
+        return super::live::cancel_switch(s);
+    }
     if let Some(f) = filter_of(s)
         && !f.is_empty()
     {
         set_filter(s, String::new());
-        return;
+        return Vec::new();
     }
     if s.views.len() > 1 {
         s.views.pop();
@@ -87,12 +91,13 @@ fn back(s: &mut State) {
         s.banner = None;
         relayout(s);
     }
+    Vec::new()
 }
 
 fn list_mut(v: &mut View) -> Option<(&mut String, &mut usize, &mut bool)> {
     match v {
         View::Resources(_, lv) => Some((&mut lv.filter, &mut lv.sort, &mut lv.reverse)),
-        View::Sgs(lv) | View::Lbs(lv) | View::Findings(lv) => {
+        View::Sgs(lv) | View::Lbs(lv) | View::Findings(lv) | View::Contexts(lv) => {
             Some((&mut lv.filter, &mut lv.sort, &mut lv.reverse))
         }
         _ => None,
@@ -102,7 +107,9 @@ fn list_mut(v: &mut View) -> Option<(&mut String, &mut usize, &mut bool)> {
 fn filter_of(s: &State) -> Option<String> {
     match s.view() {
         View::Resources(_, lv) => Some(lv.filter.clone()),
-        View::Sgs(lv) | View::Lbs(lv) | View::Findings(lv) => Some(lv.filter.clone()),
+        View::Sgs(lv) | View::Lbs(lv) | View::Findings(lv) | View::Contexts(lv) => {
+            Some(lv.filter.clone())
+        }
         _ => None,
     }
 }
@@ -148,6 +155,7 @@ fn move_by(s: &mut State, delta: isize) {
         View::Sgs(lv) => step(lv, delta, layout::Pane::Sgs, b),
         View::Lbs(lv) => step(lv, delta, layout::Pane::Lbs, b),
         View::Findings(lv) => step(lv, delta, layout::Pane::Findings, b),
+        View::Contexts(lv) => step(lv, delta, layout::Pane::Resources, b),
         View::Graph(g) => {
             let keys: Vec<String> = g.keys().iter().map(|k| k.to_string()).collect();
             let next = match &g.shape {
@@ -181,7 +189,6 @@ fn move_by(s: &mut State, delta: isize) {
         View::Drift { scroll } => {
             *scroll = (i64::from(*scroll) + delta as i64).clamp(0, i64::from(u16::MAX)) as u16;
         }
-        View::Contexts => {}
     }
 }
 
@@ -269,7 +276,13 @@ pub fn scroll_graph(g: &mut GraphView, height: u16) {
     g.scroll = g.scroll.min(total.saturating_sub(h));
 }
 
-fn open(s: &mut State) {
+fn open(s: &mut State) -> Vec<Effect> {
+    if let View::Contexts(lv) = s.view() {
+        return match lv.cursor.current().cloned() {
+            Some(name) => super::live::switch_context(s, &name),
+            None => Vec::new(),
+        };
+    }
     let target = match s.view() {
         View::Resources(_, lv) => lv.cursor.current().cloned().map(Goto::Graph),
         View::Findings(lv) => lv
@@ -295,7 +308,7 @@ fn open(s: &mut State) {
                 NodeLink::Lb(arn) => Some(Goto::Lb(arn.clone())),
                 NodeLink::None => None,
             }),
-        View::Sgs(_) | View::Drift { .. } | View::Contexts => None,
+        View::Sgs(_) | View::Drift { .. } | View::Contexts(_) => None,
     };
     match target {
         Some(Goto::Graph(r)) => open_graph(s, r),
@@ -313,6 +326,7 @@ fn open(s: &mut State) {
         }
         None => {}
     }
+    Vec::new()
 }
 
 enum Goto {
@@ -364,7 +378,15 @@ pub fn run_command(s: &mut State, line: &str) -> Vec<Effect> {
         "sg" | "sgs" => View::Sgs(ListView::default()),
         "findings" | "finding" | "audit" => View::Findings(ListView::default()),
         "drift" => View::Drift { scroll: 0 },
-        "ctx" | "context" | "contexts" => View::Contexts,
+        "ctx" | "context" | "contexts" => {
+            return match arg {
+                Some(name) => super::live::switch_context(s, name),
+                None => {
+                    super::live::open_contexts(s);
+                    Vec::new()
+                }
+            };
+        }
         "q" | "quit" | "q!" => {
             s.quit = true;
             return Vec::new();

@@ -352,7 +352,7 @@ fn confirm_applies_and_the_new_world_replaces_the_old() {
         &mut s,
         Action::PlanApplied {
             request,
-            loaded: Box::new(fixture::loaded(after, true)),
+            loaded: Some(Box::new(fixture::loaded(after, true))),
             report,
             message: "applied 2 changes to memory".into(),
         },
@@ -583,29 +583,4 @@ fn quit_keys_and_signals() {
     let mut s = fixture::state(80, 24, false);
     update(&mut s, Action::Quit);
     assert!(s.quit);
-}
-
-#[test]
-fn live_sources_are_polled_demo_ones_are_not() {
-    let later = fixture::now() + std::time::Duration::from_secs(61);
-    let mut s = fixture::state(80, 24, false);
-    assert!(
-        update(&mut s, Action::Tick(later)).is_empty(),
-        "a demo world never changes by itself"
-    );
-    let mut s = fixture::state(80, 24, false);
-    s.source.kind = "live";
-    assert!(
-        update(
-            &mut s,
-            Action::Tick(fixture::now() + std::time::Duration::from_secs(30))
-        )
-        .is_empty()
-    );
-    assert_eq!(update(&mut s, Action::Tick(later)), vec![Effect::LoadWorld]);
-    assert!(s.loading);
-    assert!(
-        update(&mut s, Action::Tick(later)).is_empty(),
-        "one load at a time"
-    );
 }
