@@ -27,4 +27,5 @@ mod live_cli_support;
 mod moto_proxy;
 mod props;
 mod tui_e2e;
+mod tui_live;
 mod world_file;

@@ -226,7 +226,12 @@ pub async fn run(start: Start, mut control: mpsc::UnboundedReceiver<Control>) {
     let mut published_aws: Option<u64> = None;
     let mut force = true;
     loop {
-        let view = views.as_mut().map(|v| v.borrow_and_update().clone());
+        // The debounced channel only says *when*; the stores say *what*, as of now (the
+        // channel's value may predate the last events, e.g. at the first picture).
+        if let Some(v) = views.as_mut() {
+            v.borrow_and_update();
+        }
+        let view = watch.as_ref().map(KubeWatch::view);
         let aws_state = aws_rx.borrow_and_update().clone();
         let mut feeds = Vec::new();
         if let Some(v) = &view {
@@ -236,7 +241,7 @@ pub async fn run(start: Start, mut control: mpsc::UnboundedReceiver<Control>) {
             feeds.push(("aws", aws_feed_state(&aws_state, vpc.is_some())));
         }
         if force || published_aws != Some(aws_state.version) {
-            let mut world = cluster_side(view.as_deref(), &ctl);
+            let mut world = cluster_side(view.as_ref(), &ctl);
             if let Some(a) = &aws_state.world {
                 merge_aws(&mut world, a, vpc.clone());
             } else if vpc.is_some() {

@@ -1,0 +1,647 @@
+//! The TUI's live pipeline without a terminal: the real `LiveSource`, the real effect runtime
+//! and the reducer, against the fake kube-apiserver and moto. Every wait polls the app's
+//! actions with a deadline; nothing sleeps to assert.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State as AxState};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use lbsg::cli::args::SourceArgs;
+use lbsg::tui::action::Action;
+use lbsg::tui::config::UiConfig;
+use lbsg::tui::live::{LiveOptions, LiveSource};
+use lbsg::tui::runtime::Runtime;
+use lbsg::tui::source::WorldSource;
+use lbsg::tui::state::State;
+use lbsg::tui::update;
+use lbsg::world::ObjKey;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde_json::json;
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+use crate::fake_apiserver::FakeApiServer;
+use crate::kube_support::{deployment, service};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// The app without a terminal: state, reducer, runtime, and the actions channel.
+struct App {
+    state: State,
+    rx: Arc<Mutex<UnboundedReceiver<Action>>>,
+    /// Actions taken off `rx` by someone else (a proxy hook), not yet reduced.
+    inbox: Arc<Mutex<VecDeque<Action>>>,
+    /// Live worlds reduced so far.
+    worlds: Arc<Mutex<usize>>,
+    runtime: Runtime,
+}
+
+impl App {
+    fn start(source: LiveSource) -> App {
+        let info = source.info();
+        let (tx, rx) = unbounded_channel();
+        let runtime = Runtime::spawn(Box::new(source), tx);
+        let mut state = State::new(
+            Arc::new(UiConfig::default()),
+            info,
+            false,
+            SystemTime::now(),
+        );
+        state.width = 120;
+        state.height = 40;
+        for e in update::start(&mut state) {
+            runtime.run(e);
+        }
+        App {
+            state,
+            rx: Arc::new(Mutex::new(rx)),
+            inbox: Arc::new(Mutex::new(VecDeque::new())),
+            worlds: Arc::new(Mutex::new(0)),
+            runtime,
+        }
+    }
+
+    fn act(&mut self, a: Action) {
+        for e in update::update(&mut self.state, a) {
+            self.runtime.run(e);
+        }
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        self.act(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    fn command(&mut self, cmd: &str) {
+        self.act(Action::RunCommand(cmd.to_string()));
+    }
+
+    /// Reduce actions as they arrive until `cond` holds (checked after each one).
+    async fn until(&mut self, what: &str, mut cond: impl FnMut(&State) -> bool) {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        while !cond(&self.state) {
+            // Taken and counted under the locks a proxy hook takes, in the same order.
+            let next = {
+                let mut rx = self.rx.lock().unwrap();
+                let mut inbox = self.inbox.lock().unwrap();
+                let a = inbox.pop_front().or_else(|| rx.try_recv().ok());
+                if matches!(a, Some(Action::LiveWorld { .. })) {
+                    *self.worlds.lock().unwrap() += 1;
+                }
+                a
+            };
+            match next {
+                Some(a) => self.act(a),
+                None => {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "timed out waiting for {what}; context {:?}, switching {:?}, banner {:?}, feeds {:?}",
+                        self.state.source.context,
+                        self.state.switching,
+                        self.state.banner,
+                        self.state.feeds
+                    );
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+}
+
+fn has_service(s: &State, ns: &str, name: &str) -> bool {
+    s.world
+        .as_ref()
+        .and_then(|w| w.kube.services.as_ref())
+        .is_some_and(|m| m.contains_key(&ObjKey::new(ns, name)))
+}
+
+fn fast() -> LiveOptions {
+    LiveOptions {
+        debounce: Duration::from_millis(50),
+        settle_timeout: Duration::from_secs(10),
+        aws_every: None,
+        ..LiveOptions::default()
+    }
+}
+
+fn controller() -> serde_json::Value {
+    deployment(
+        "kube-system",
+        "aws-load-balancer-controller",
+        json!({"app.kubernetes.io/name": "aws-load-balancer-controller"}),
+        &["--cluster-name=demo"],
+    )
+}
+
+/// A kubeconfig whose contexts each point at one server; the first is current.
+fn kubeconfig(dir: &tempfile::TempDir, contexts: &[(&str, &str)]) -> SourceArgs {
+    let mut y = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: {}\nclusters:\n",
+        contexts[0].0
+    );
+    for (name, url) in contexts {
+        y.push_str(&format!("- name: {name}\n  cluster:\n    server: {url}\n"));
+    }
+    y.push_str("contexts:\n");
+    for (name, _) in contexts {
+        y.push_str(&format!(
+            "- name: {name}\n  context:\n    cluster: {name}\n    user: tester\n"
+        ));
+    }
+    y.push_str("users:\n- name: tester\n  user:\n    token: not-a-secret\n");
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, y).unwrap();
+    SourceArgs {
+        kubeconfig: Some(path),
+        no_aws: true,
+        ..SourceArgs::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tui_live_world_follows_the_cluster_without_a_refresh() {
+    let fake = FakeApiServer::start().await;
+    fake.put(controller());
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::start(LiveSource::new(
+        kubeconfig(&dir, &[("fake", &fake.url)]),
+        fast(),
+    ));
+    app.until("the first world", |s| s.world.is_some()).await;
+    assert_eq!(app.state.source.context, "fake · all namespaces");
+    assert!(app.state.feeds["kube"].live);
+    assert!(!has_service(&app.state, "shop", "web"));
+
+    fake.put(service("shop", "web", json!({})));
+    app.until("the created Service", |s| has_service(s, "shop", "web"))
+        .await;
+    fake.put(service("shop", "web", json!({"team": "blue"})));
+    app.until("the updated Service", |s| {
+        s.world.as_ref().is_some_and(|w| {
+            w.kube.services.as_ref().unwrap()[&ObjKey::new("shop", "web")]
+                .meta
+                .annotations
+                .get("team")
+                .is_some_and(|v| v == "blue")
+        })
+    })
+    .await;
+
+    // A dropped watch stream, then a compacted history (410 Gone): both recover by themselves.
+    fake.drop_watches();
+    fake.put(service("shop", "api", json!({})));
+    app.until("a Service after a dropped stream", |s| {
+        has_service(s, "shop", "api")
+    })
+    .await;
+    fake.compact();
+    fake.drop_watches();
+    fake.put(service("shop", "late", json!({})));
+    app.until("a Service after 410 Gone", |s| {
+        has_service(s, "shop", "late")
+    })
+    .await;
+
+    assert!(fake.delete("services", "shop", "web"));
+    app.until("the deleted Service gone", |s| {
+        !has_service(s, "shop", "web")
+    })
+    .await;
+    assert!(
+        app.state.feeds["kube"].error.is_none(),
+        "{:?}",
+        app.state.feeds
+    );
+    assert!(
+        fake.mutating_requests().is_empty(),
+        "watching writes nothing: {:?}",
+        fake.mutating_requests()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tui_live_forbidden_kind_shows_its_note_and_the_rest_loads() {
+    let fake = FakeApiServer::without_crds().await;
+    fake.put(controller());
+    fake.put(service("shop", "web", json!({})));
+    fake.forbid("pods");
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::start(LiveSource::new(
+        kubeconfig(&dir, &[("fake", &fake.url)]),
+        fast(),
+    ));
+    app.until("the first world", |s| s.world.is_some()).await;
+    assert!(has_service(&app.state, "shop", "web"));
+    let notes = app.state.feeds["kube"].notes.join("\n");
+    assert!(notes.contains("forbidden to list/watch pods"), "{notes}");
+    assert!(
+        notes.contains("TargetGroupBinding CRD") || notes.contains("targetgroupbindings CRD"),
+        "{notes}"
+    );
+    let w = app.state.world.clone().unwrap();
+    assert_eq!(w.kube.pods, None, "a forbidden kind is unknown, not empty");
+    assert!(
+        app.state.feeds["kube"].error.is_none(),
+        "403 is a note, not a failure"
+    );
+}
+
+/// Accepts connections and never answers; counts connections accepted, and closed by the client.
+async fn silent_server() -> (String, Arc<Mutex<usize>>, Arc<Mutex<usize>>) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let accepted = Arc::new(Mutex::new(0usize));
+    let closed = Arc::new(Mutex::new(0usize));
+    let (a, c) = (accepted.clone(), closed.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = l.accept().await else {
+                return;
+            };
+            *a.lock().unwrap() += 1;
+            let c = c.clone();
+            tokio::spawn(async move {
+                use tokio::io::AsyncReadExt;
+                let mut buf = [0u8; 4096];
+                while matches!(sock.read(&mut buf).await, Ok(n) if n > 0) {}
+                *c.lock().unwrap() += 1;
+            });
+        }
+    });
+    (url, accepted, closed)
+}
+
+async fn wait_count(what: &str, n: &Mutex<usize>) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while *n.lock().unwrap() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tui_live_context_switch_is_async_cancellable_and_drops_the_old() {
+    let a = FakeApiServer::start().await;
+    a.put(controller());
+    a.put(service("shop", "from-a", json!({})));
+    let b = FakeApiServer::start().await;
+    b.put(controller());
+    b.put(service("shop", "from-b", json!({})));
+    let (silent, accepted, closed) = silent_server().await;
+    let closed_port = crate::live_cli_support::closed_port_url().await;
+    let dir = tempfile::tempdir().unwrap();
+    let args = kubeconfig(
+        &dir,
+        &[
+            ("a", &a.url),
+            ("b", &b.url),
+            ("hangs", &silent),
+            ("down", &closed_port),
+        ],
+    );
+    let mut app = App::start(LiveSource::new(args, fast()));
+    app.until("context a", |s| has_service(s, "shop", "from-a"))
+        .await;
+    assert_eq!(
+        app.state.source.contexts,
+        vec!["a", "b", "down", "hangs"],
+        "`:ctx` offers the kubeconfig's contexts"
+    );
+
+    // A switch to a server that never answers: the header says so, the UI stays usable, and
+    // Esc cancels it, keeping context a (and closing the connection to the silent server).
+    app.command("ctx hangs");
+    assert_eq!(
+        app.state.switching.as_ref().map(|s| s.context.as_str()),
+        Some("hangs")
+    );
+    wait_count("the probe reaching the silent server", &accepted).await;
+    app.command("lb");
+    assert_eq!(app.state.view().title(), "load balancers");
+    app.key(KeyCode::Esc);
+    assert_eq!(app.state.switching, None);
+    assert!(
+        app.state
+            .banner
+            .as_ref()
+            .is_some_and(|b| b.text.contains("still on a")),
+        "{:?}",
+        app.state.banner
+    );
+    a.put(service("shop", "still-a", json!({})));
+    app.until("context a still followed", |s| {
+        has_service(s, "shop", "still-a")
+    })
+    .await;
+    wait_count(
+        "the cancelled session closing its connection to the silent server",
+        &closed,
+    )
+    .await;
+
+    // A context that cannot be reached: the switch fails, context a stays.
+    app.command("ctx down");
+    app.until("the failed switch", |s| s.switching.is_none())
+        .await;
+    let banner = app.state.banner.clone().unwrap();
+    assert!(
+        banner.text.contains("cannot switch to down") && banner.text.contains("still on a"),
+        "{}",
+        banner.text
+    );
+    assert!(has_service(&app.state, "shop", "from-a"));
+
+    // A real switch: b's world arrives and the header follows.
+    app.command("ctx b");
+    app.until("context b", |s| {
+        s.switching.is_none() && has_service(s, "shop", "from-b")
+    })
+    .await;
+    assert_eq!(app.state.source.context, "b · all namespaces");
+    assert!(!has_service(&app.state, "shop", "from-a"));
+    // The old context's changes never reach the screen: a's session is stopped, and anything
+    // late from it is dropped by generation.
+    let a_requests = a.requests().len();
+    a.put(service("shop", "late-a", json!({})));
+    b.put(service("shop", "new-b", json!({})));
+    app.until("b followed", |s| {
+        assert!(!has_service(s, "shop", "late-a"), "a late result of a");
+        has_service(s, "shop", "new-b")
+    })
+    .await;
+    assert!(
+        a.requests().len() <= a_requests + 1,
+        "the old context is still being watched: {:?}",
+        &a.requests()[a_requests..]
+    );
+}
+
+// ---- AWS ----------------------------------------------------------------------------------
+
+use aws_sdk_elasticloadbalancingv2::types as l;
+
+/// A VPC with an SG, an NLB with a listener and a TG with a target, through `proxy`.
+async fn seed_aws(proxy: &crate::moto_proxy::MotoProxy, ec2: &aws_sdk_ec2::Client) -> String {
+    let (vpc, subnets) = crate::live_cli_support::seed_vpc(ec2).await;
+    let sdk = crate::aws_common::sdk_config(&proxy.url).await;
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&sdk);
+    let sg = ec2
+        .create_security_group()
+        .group_name("front")
+        .description("front")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    let lb = elb
+        .create_load_balancer()
+        .name("web")
+        .r#type(l::LoadBalancerTypeEnum::Network)
+        .set_subnets(Some(subnets))
+        .security_groups(&sg)
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    let tg = elb
+        .create_target_group()
+        .name("web")
+        .protocol(l::ProtocolEnum::Tcp)
+        .port(80)
+        .vpc_id(&vpc)
+        .target_type(l::TargetTypeEnum::Ip)
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    elb.create_listener()
+        .load_balancer_arn(&lb)
+        .protocol(l::ProtocolEnum::Tcp)
+        .port(80)
+        .default_actions(
+            l::Action::builder()
+                .r#type(l::ActionTypeEnum::Forward)
+                .target_group_arn(&tg)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    elb.register_targets()
+        .target_group_arn(&tg)
+        .targets(
+            l::TargetDescription::builder()
+                .id("10.0.1.50")
+                .port(80)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    vpc
+}
+
+fn aws_args(vpc: &str) -> SourceArgs {
+    SourceArgs {
+        no_kube: true,
+        vpc_id: Some(vpc.to_string()),
+        region: Some("us-east-1".into()),
+        ..SourceArgs::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tui_live_aws_first_picture_without_details_then_details() {
+    let Some((proxy, ec2)) = crate::live_cli_support::moto("tui_live_aws_lazy").await else {
+        return;
+    };
+    let vpc = seed_aws(&proxy, &ec2).await;
+    proxy.clear();
+    let mut app = App::start(LiveSource::new(
+        aws_args(&vpc),
+        LiveOptions {
+            aws_endpoint: Some(proxy.url.clone()),
+            ..fast()
+        },
+    ));
+    // When the first per-LB call reaches AWS, the first world must already be on its way to
+    // the app (details wait for the first picture). The hook holds that call while it looks.
+    let before_first_world = Arc::new(Mutex::new(None::<bool>));
+    {
+        let (rx, inbox, worlds, seen) = (
+            app.rx.clone(),
+            app.inbox.clone(),
+            app.worlds.clone(),
+            before_first_world.clone(),
+        );
+        proxy.before_nth("elasticloadbalancing:DescribeListeners", 1, async move {
+            let mut rx = rx.lock().unwrap();
+            let mut inbox = inbox.lock().unwrap();
+            while let Ok(a) = rx.try_recv() {
+                inbox.push_back(a);
+            }
+            let delivered = *worlds.lock().unwrap() > 0
+                || inbox.iter().any(|a| matches!(a, Action::LiveWorld { .. }));
+            *seen.lock().unwrap() = Some(!delivered);
+        });
+    }
+    app.until("the first world", |s| s.world.is_some()).await;
+    let first = app.state.world.clone().unwrap();
+    assert_eq!(first.aws.load_balancers.as_ref().map(|m| m.len()), Some(1));
+    assert!(first.aws.security_groups.is_some());
+    assert_eq!(
+        first.aws.listeners, None,
+        "listeners are not in the first picture"
+    );
+    assert_eq!(first.aws.target_health, None);
+    app.until("listeners and target health", |s| {
+        s.world.as_ref().is_some_and(|w| {
+            w.aws.listeners.as_ref().is_some_and(|m| !m.is_empty())
+                && w.aws.target_health.as_ref().is_some_and(|m| !m.is_empty())
+        })
+    })
+    .await;
+    assert_eq!(
+        *before_first_world.lock().unwrap(),
+        Some(false),
+        "DescribeListeners reached AWS before the first world was delivered"
+    );
+    let counts = proxy.counts();
+    assert_eq!(
+        counts.get("elasticloadbalancing:DescribeListeners"),
+        Some(&1),
+        "{counts:?}"
+    );
+    assert!(proxy.mutating().is_empty(), "{:?}", proxy.mutating());
+    assert!(app.state.feeds["aws"].error.is_none());
+}
+
+/// A proxy that forwards to `upstream`, or, while down, answers every request with an error
+/// AWS does not retry (expired credentials), so a failure is quick and deterministic.
+struct Gate {
+    url: String,
+    down: Arc<Mutex<bool>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[derive(Clone)]
+struct GateState {
+    upstream: String,
+    down: Arc<Mutex<bool>>,
+    client: Client<HttpConnector, Body>,
+}
+
+async fn gate_forward(AxState(st): AxState<GateState>, req: Request) -> Response {
+    if *st.down.lock().unwrap() {
+        let body = "<Response><Errors><Error><Code>AuthFailure</Code><Message>gate closed by the test</Message></Error></Errors><RequestID>x</RequestID></Response>";
+        return (StatusCode::UNAUTHORIZED, body).into_response();
+    }
+    let (mut parts, body) = req.into_parts();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    parts.uri = format!("{}{path}", st.upstream).parse().unwrap();
+    parts.headers.remove("host");
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    match st
+        .client
+        .request(axum::http::Request::from_parts(parts, Body::from(bytes)))
+        .await
+    {
+        Ok(r) => r.map(Body::new),
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}
+
+impl Gate {
+    async fn start(upstream: &str) -> Gate {
+        let down = Arc::new(Mutex::new(false));
+        let st = GateState {
+            upstream: upstream.to_string(),
+            down: down.clone(),
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = Router::new().fallback(gate_forward).with_state(st);
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Gate { url, down, task }
+    }
+
+    fn set_down(&self, down: bool) {
+        *self.down.lock().unwrap() = down;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tui_live_aws_failure_marks_stale_keeps_data_and_recovers() {
+    let Some((proxy, ec2)) = crate::live_cli_support::moto("tui_live_aws_failure").await else {
+        return;
+    };
+    let vpc = seed_aws(&proxy, &ec2).await;
+    let gate = Gate::start(&proxy.url).await;
+    let mut app = App::start(LiveSource::new(
+        aws_args(&vpc),
+        LiveOptions {
+            aws_endpoint: Some(gate.url.clone()),
+            aws_every: Some(Duration::from_millis(500)),
+            ..fast()
+        },
+    ));
+    app.until("the first world", |s| s.world.is_some()).await;
+    let lbs = |s: &State| {
+        s.world
+            .as_ref()
+            .and_then(|w| w.aws.load_balancers.as_ref())
+            .map(|m| m.len())
+    };
+    assert_eq!(lbs(&app.state), Some(1));
+    assert!(app.state.feeds["aws"].error.is_none());
+
+    gate.set_down(true);
+    app.until("the aws feed stale", |s| s.feeds["aws"].error.is_some())
+        .await;
+    let err = app.state.feeds["aws"].error.clone().unwrap();
+    assert!(err.starts_with("AWS:"), "{err}");
+    assert!(app.state.is_stale(&app.state.feeds["aws"]));
+    assert_eq!(lbs(&app.state), Some(1), "the last good data stays");
+    assert!(
+        app.state
+            .banner
+            .as_ref()
+            .is_some_and(|b| b.text.contains("showing the last good data")),
+        "{:?}",
+        app.state.banner
+    );
+
+    gate.set_down(false);
+    app.until("the aws feed recovered", |s| s.feeds["aws"].error.is_none())
+        .await;
+    assert!(!app.state.is_stale(&app.state.feeds["aws"]));
+    assert_eq!(lbs(&app.state), Some(1));
+}
