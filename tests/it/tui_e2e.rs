@@ -409,3 +409,59 @@ fn tui_e2e_finding_remedy_fixes_the_broken_service() {
     t.keys(&["q"]);
     assert_eq!(t.exit(), ("0".to_string(), true));
 }
+
+#[test]
+fn tui_e2e_live_world_follows_the_cluster_without_a_key() {
+    use crate::fake_apiserver::FakeApiServer;
+    use crate::kube_support::{deployment, service};
+    use serde_json::json;
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = rt.block_on(FakeApiServer::start());
+    fake.put(deployment(
+        "kube-system",
+        "aws-load-balancer-controller",
+        json!({"app.kubernetes.io/name": "aws-load-balancer-controller"}),
+        &["--cluster-name=demo"],
+    ));
+    fake.put(service("shop", "web", json!({})));
+    let moto = rt.block_on(crate::live_cli_support::moto("tui_e2e_live_follow"));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, fake.kubeconfig_yaml("fake")).unwrap();
+    let mut env = vec![
+        ("KUBECONFIG", kubeconfig.to_str().unwrap().to_string()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+    ];
+    let mut args = vec![];
+    match &moto {
+        Some((proxy, _)) => env.push(("AWS_ENDPOINT_URL", proxy.url.clone())),
+        None => args.push("--no-aws"),
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let t = Tmux::start(&args, 140, 40, &env);
+    t.wait_for(&["ctx fake", "kube live", "web"]);
+    if moto.is_some() {
+        t.wait_for(&["aws "]);
+    }
+    // Another client creates a Service: it shows up without a key being pressed.
+    fake.put(service("shop", "checkout", json!({})));
+    let s = t.wait_for(&["checkout"]);
+    assert!(s.contains(" web "), "{s}");
+    assert!(fake.delete("services", "shop", "web"));
+    let start = Instant::now();
+    while t.screen().contains(" web ") {
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "web still shown:\n{}",
+            t.screen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    t.keys(&["q"]);
+    assert_eq!(t.exit(), ("0".to_string(), true));
+    drop(rt);
+}
