@@ -43,7 +43,8 @@ pub struct LiveOptions {
     pub load: LoadOptions,
     /// An endpoint for every AWS service (emulators, tests); else `AWS_ENDPOINT_URL*`.
     pub aws_endpoint: Option<String>,
-    /// The rate budget; `None`: the client's default (half of the account's buckets).
+    /// The rate budget, shared by every session; `None`: the default (half of the account's
+    /// buckets).
     pub budget: Option<Budget>,
     /// Every this many AWS polls, all per-LB/per-TG details are read again.
     pub full_details_every: u64,
@@ -199,7 +200,10 @@ pub struct LiveSource {
 }
 
 impl LiveSource {
-    pub fn new(args: SourceArgs, opts: LiveOptions) -> Self {
+    pub fn new(args: SourceArgs, mut opts: LiveOptions) -> Self {
+        // One budget for every session: during a switch two sessions may poll the same
+        // account, and together they must stay within it.
+        opts.budget.get_or_insert_with(Budget::default);
         // The contexts `:ctx` offers; a kubeconfig that cannot be read offers none (the first
         // session then says why).
         let kubeconfig = ContextOptions::from_args(&args).load_kubeconfig().ok();

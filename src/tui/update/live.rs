@@ -7,15 +7,26 @@ use crate::tui::effect::Effect;
 use crate::tui::state::{Feed, Level, ListView, Overlay, State, Switching, View};
 
 /// Take the feed states a live world brings. New notes (a kind became forbidden, a CRD is
-/// missing) are logged; the header counts them and `:ctx` lists them.
+/// missing) are logged; the header counts them and `:ctx` lists them. A new failure is said.
 fn set_feeds(s: &mut State, feeds: Vec<(&'static str, Feed)>) {
+    let mut failed = Vec::new();
     for (name, feed) in feeds {
         if let Some(f) = s.feeds.get_mut(name) {
             for n in feed.notes.iter().filter(|n| !f.notes.contains(n)) {
                 tracing::warn!(feed = name, note = %n, "live feed note");
             }
+            if let Some(e) = feed.error.as_ref().filter(|e| f.error.as_ref() != Some(*e)) {
+                failed.push(format!("{name}: {e}"));
+            }
             *f = feed;
         }
+    }
+    if !failed.is_empty() {
+        flash(
+            s,
+            Level::Warn,
+            format!("showing the last good data: {}", failed.join("; ")),
+        );
     }
 }
 

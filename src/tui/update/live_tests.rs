@@ -404,3 +404,40 @@ fn header_when_aws_is_stale_with_an_error() {
     );
     insta::assert_snapshot!("live_header_stale", header(&s));
 }
+
+#[test]
+fn ctx_lists_the_contexts_and_what_each_feed_cannot_show() {
+    let mut s = live_state();
+    let mut kube = feed(0);
+    kube.live = true;
+    kube.notes = vec![
+        "pods: forbidden to list/watch pods in all namespaces (no); unknown, not empty".into(),
+    ];
+    update(
+        &mut s,
+        Action::FeedChanged {
+            generation: 0,
+            feed: "kube",
+            state: kube,
+        },
+    );
+    update(
+        &mut s,
+        Action::FeedChanged {
+            generation: 0,
+            feed: "aws",
+            state: Feed {
+                error: Some("AWS: the endpoint http://127.0.0.1:9 is unreachable".into()),
+                ..feed(30)
+            },
+        },
+    );
+    command(&mut s, "ctx");
+    key(&mut s, KeyCode::Char('j'));
+    let mut t = Terminal::new(TestBackend::new(100, 16)).unwrap();
+    s.width = 100;
+    s.height = 16;
+    relayout(&mut s);
+    t.draw(|f| crate::tui::ui::render(&s, f)).unwrap();
+    insta::assert_snapshot!("live_contexts", t.backend());
+}
