@@ -75,6 +75,21 @@ pub async fn load_sdk_config(opts: &AwsOptions) -> SdkConfig {
     loader.load().await
 }
 
+/// Where the default chain finds credentials, for messages (the SDK does not say which provider
+/// answered): the first source of the chain that is configured, in the chain's order.
+pub fn credential_source(opts: &AwsOptions) -> String {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if env("AWS_ACCESS_KEY_ID").is_some() {
+        "the environment (AWS_ACCESS_KEY_ID)".to_string()
+    } else if let Some(p) = opts.profile.clone().or_else(|| env("AWS_PROFILE")) {
+        format!("profile {p:?}")
+    } else if env("AWS_WEB_IDENTITY_TOKEN_FILE").is_some() {
+        "the web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)".to_string()
+    } else {
+        "the default profile or the instance/container role".to_string()
+    }
+}
+
 /// Region and endpoints the clients will use, for error messages.
 pub fn error_context(sdk: &SdkConfig) -> ErrorContext {
     let service = |var: &str| {
@@ -86,5 +101,6 @@ pub fn error_context(sdk: &SdkConfig) -> ErrorContext {
         region: sdk.region().map(|r| r.to_string()),
         ec2_endpoint: service("AWS_ENDPOINT_URL_EC2"),
         elb_endpoint: service("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2"),
+        credentials: None,
     }
 }

@@ -8,7 +8,7 @@ use futures::StreamExt;
 
 use super::client::Aws;
 use super::elbv2;
-use super::errors::AwsError;
+use super::errors::{AwsError, ErrorKind};
 use super::inventory::{LoadOptions, PageSizes, load_base};
 use super::ops::Op;
 use super::paging::{Page, paginate};
@@ -159,9 +159,27 @@ pub struct AwsSnapshot {
 }
 
 /// Load everything: [`load_base`], then [`load_details`]. Credentials, endpoint and access
-/// errors of the base load are returned as errors.
+/// errors of the base load are returned as errors, and so is a detail call that lost the
+/// endpoint or the credentials (e.g. they expired mid-load): that says nothing about one LB
+/// or TG, and every other detail is then just as unknown.
 pub async fn snapshot_aws(aws: &Aws, opts: &LoadOptions) -> Result<AwsSnapshot, AwsError> {
     let mut world = load_base(aws, opts).await?;
     let problems = load_details(aws, &mut world, opts).await;
+    if let Some(p) = problems.iter().find(|p| is_fatal(p.error.kind)) {
+        return Err(p.error.clone());
+    }
     Ok(AwsSnapshot { world, problems })
+}
+
+/// Failures that are about the connection or the identity, not about one resource.
+fn is_fatal(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::Unreachable
+            | ErrorKind::ExpiredCredentials
+            | ErrorKind::InvalidCredentials
+            | ErrorKind::NoCredentials
+            | ErrorKind::NoRegion
+            | ErrorKind::WrongRegion
+    )
 }
