@@ -8,6 +8,7 @@ mod audit;
 mod aws_common;
 mod aws_config;
 mod aws_errors;
+mod aws_faults;
 mod aws_inventory;
 mod aws_scale;
 mod aws_seed;

@@ -82,7 +82,8 @@ impl Inject {
         self
     }
 
-    /// Let the first `n` matching requests through unharmed.
+    /// Let the first `n` matching requests (counted from when the rule is added, faulted by
+    /// another rule or not) through unharmed by this rule.
     pub fn after(mut self, n: usize) -> Self {
         self.skip = n;
         self
@@ -286,26 +287,29 @@ async fn serve(listener: tokio::net::TcpListener, st: Shared) {
     }
 }
 
-/// The fault the rules give this request, if any (and count it against its rule).
+/// The fault the rules give this request, if any. Every matching rule counts the request
+/// against its `after` (so `after(n)` means "from the (n+1)-th matching request on", whatever
+/// other rules did to the first n); the first rule that is due and not used up applies.
 fn fault_for(st: &Shared, action: &str) -> Option<Fault> {
     if !st.forwarding.load(Ordering::SeqCst) {
         return Some(Fault::Reset);
     }
+    let mut chosen = None;
     let mut rules = st.faults.lock().unwrap();
     for rule in rules.iter_mut().filter(|r| r.matches(action)) {
-        if rule.left == Some(0) {
-            continue;
-        }
         if rule.skip > 0 {
             rule.skip -= 1;
+            continue;
+        }
+        if chosen.is_some() || rule.left == Some(0) {
             continue;
         }
         if let Some(n) = &mut rule.left {
             *n -= 1;
         }
-        return Some(rule.fault);
+        chosen = Some(rule.fault);
     }
-    None
+    chosen
 }
 
 /// AWS's own answer for `fault` on `action` (`service:Name`), or `None` for a hang-up.
