@@ -78,7 +78,11 @@ pub async fn apply_live(live: &Live, world: &World, plan: &Plan, readonly: bool)
 
 /// What a stopped apply did, change by change: nothing half-applied goes unsaid.
 fn partial(done: &[String], sub: &Plan, report: &ApplyReport) -> String {
-    let mut out = String::from("partially applied; the apply stopped at the first failure:");
+    let mut out = String::from(if done.is_empty() && report.applied.is_empty() {
+        "nothing was applied: the apply stopped at its first change:"
+    } else {
+        "partially applied; the apply stopped at the first failure:"
+    });
     for d in done {
         out.push_str(&format!("\n  applied:       {d}"));
     }

@@ -25,6 +25,7 @@ mod live_cli;
 mod live_cli_errors;
 mod live_cli_rules;
 mod live_cli_support;
+mod live_faults;
 mod moto_proxy;
 mod props;
 mod tui_e2e;
