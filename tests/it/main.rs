@@ -28,5 +28,6 @@ mod live_cli_support;
 mod live_faults;
 mod moto_proxy;
 mod props;
+mod safety;
 mod tui_e2e;
 mod world_file;
