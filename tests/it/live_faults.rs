@@ -405,3 +405,43 @@ async fn live_faults_apply_reports_each_change_and_sends_nothing_after_a_failure
     assert_eq!(proxy.mutating(), [authorize, authorize], "{run}");
     assert_eq!(ports(sg).await, [22]);
 }
+
+// ---- RBAC: one kind forbidden -------------------------------------------------------------
+
+#[tokio::test]
+async fn live_faults_forbidden_kind_is_a_note_with_the_rbac_fix_and_the_rest_is_there() {
+    let fake = crate::fake_apiserver::FakeApiServer::start().await;
+    seed_cluster(&fake, &["--cluster-name=demo"]);
+    fake.forbid("endpointslices");
+    let lbsg = Lbsg::new().kube(&fake);
+    let out = lbsg.path("w.yaml");
+    let want = "lbsg: note: endpointslices: forbidden to list/watch endpointslices in all \
+                namespaces";
+    let fix = "grant it in a ClusterRole: apiGroups [\"discovery.k8s.io\"], resources \
+               [\"endpointslices\"], verbs [\"list\", \"watch\"]";
+    let run = lbsg
+        .run(&["snapshot", "--no-aws", "--out", out.to_str().unwrap()])
+        .await;
+    assert_eq!(run.code, Some(0), "{run}");
+    let forbidden: Vec<&str> = notes(&run)
+        .into_iter()
+        .filter(|l| l.contains("forbidden"))
+        .collect();
+    assert_eq!(forbidden.len(), 1, "{run}");
+    assert!(forbidden[0].starts_with(want), "{run}");
+    assert!(forbidden[0].contains(fix), "{run}");
+    assert!(forbidden[0].contains("unknown, not empty"), "{run}");
+    let world = lbsg::world::file::load_path(&out).unwrap();
+    assert!(world.kube.endpoint_slices.is_none(), "unknown, not empty");
+    assert_eq!(world.kube.services.as_ref().map(|s| s.len()), Some(2));
+    assert_eq!(world.kube.ingresses.as_ref().map(|s| s.len()), Some(1));
+    assert!(world.controller.is_some());
+
+    // audit: the same note, and the findings of the rest of the world (exit 0 or 1, not 2).
+    let run = lbsg.run(&["audit", "--no-aws", "--format", "json"]).await;
+    assert!(matches!(run.code, Some(0 | 1)), "{run}");
+    assert!(notes(&run).iter().any(|l| l.contains(fix)), "{run}");
+    let report: serde_json::Value = serde_json::from_str(&run.out).unwrap();
+    assert_eq!(report["schema"], "lbsg.audit/v1");
+    assert!(fake.mutating_requests().is_empty());
+}
