@@ -120,8 +120,9 @@ pub struct AwsError {
     pub message: String,
     pub endpoint: String,
     pub region: Option<String>,
-    /// Where the credentials came from (see [`ErrorContext::credentials`]).
-    pub credentials: Option<String>,
+    /// Where the credentials came from (see [`ErrorContext::credentials`]); boxed to keep
+    /// the error small.
+    pub credentials: Option<Box<str>>,
 }
 
 impl AwsError {
@@ -340,7 +341,7 @@ pub fn classify(op: Op, f: &Failure, ctx: &ErrorContext) -> AwsError {
         message,
         endpoint: ctx.endpoint(op),
         region: ctx.region.clone(),
-        credentials: ctx.credentials.clone(),
+        credentials: ctx.credentials.as_deref().map(Box::from),
     }
 }
 
