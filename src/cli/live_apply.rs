@@ -3,7 +3,7 @@
 //! LBC's own changes are left to the LBC, which makes them on its next reconcile.
 
 use super::live::Live;
-use crate::core::plan::{ChangeKind, Owner, Plan};
+use crate::core::plan::{ApplyReport, ChangeKind, Owner, Plan};
 use crate::infra::aws;
 use crate::infra::kube::{AnnotationPatcher, PatchError, PatchRequest};
 use crate::world::World;
@@ -59,18 +59,7 @@ pub async fn apply_live(live: &Live, world: &World, plan: &Plan, readonly: bool)
             Ok(report) if report.is_complete() => {
                 done.push(format!("{} AWS change(s) applied", report.applied.len()))
             }
-            Ok(report) => {
-                return LiveOutcome::Failed(format!(
-                    "partially applied: changes {:?} were applied, {:?} failed, {:?} were not attempted{}",
-                    report.applied,
-                    report.failed.as_ref().map(|f| f.0),
-                    report.not_attempted,
-                    report
-                        .failed
-                        .map(|f| format!(": {}", f.1))
-                        .unwrap_or_default()
-                ));
-            }
+            Ok(report) => return LiveOutcome::Failed(partial(&done, &sub, &report)),
             Err(e) => return LiveOutcome::Failed(e.to_string()),
         }
     }
@@ -85,4 +74,73 @@ pub async fn apply_live(live: &Live, world: &World, plan: &Plan, readonly: bool)
         ));
     }
     LiveOutcome::Applied(done.join("; "))
+}
+
+/// What a stopped apply did, change by change: nothing half-applied goes unsaid.
+fn partial(done: &[String], sub: &Plan, report: &ApplyReport) -> String {
+    let mut out = String::from(if done.is_empty() && report.applied.is_empty() {
+        "nothing was applied: the apply stopped at its first change:"
+    } else {
+        "partially applied; the apply stopped at the first failure:"
+    });
+    for d in done {
+        out.push_str(&format!("\n  applied:       {d}"));
+    }
+    for &i in &report.applied {
+        out.push_str(&format!(
+            "\n  applied:       {}",
+            one_line(&sub.changes[i].kind)
+        ));
+    }
+    if let Some((i, why)) = &report.failed {
+        out.push_str(&format!(
+            "\n  FAILED:        {}: {why}",
+            one_line(&sub.changes[*i].kind)
+        ));
+    }
+    for &i in &report.not_attempted {
+        out.push_str(&format!(
+            "\n  not attempted: {}",
+            one_line(&sub.changes[i].kind)
+        ));
+    }
+    out.push_str("\nRe-read the world (the plan is now stale) and plan again for what is left.");
+    out
+}
+
+/// One change as a line of the report.
+fn one_line(kind: &ChangeKind) -> String {
+    let rules = |rules: &[crate::world::Rule]| {
+        rules
+            .iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match kind {
+        ChangeKind::AuthorizeIngress { sg, rules: rs } => {
+            format!("{sg}: authorize inbound {}", rules(rs))
+        }
+        ChangeKind::RevokeIngress { sg, rules: rs, .. } => {
+            format!("{sg}: revoke inbound {}", rules(rs))
+        }
+        ChangeKind::CreateSecurityGroup { id, name, .. } => {
+            format!("create security group {name:?} ({id})")
+        }
+        ChangeKind::DeleteSecurityGroup { sg } => format!("{sg}: delete the security group"),
+        ChangeKind::SetSecurityGroups {
+            load_balancer,
+            security_groups,
+            ..
+        } => format!(
+            "{load_balancer}: set security groups [{}]",
+            security_groups.join(", ")
+        ),
+        ChangeKind::CreateTags { sg, tags } => format!(
+            "{sg}: tag {}",
+            tags.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        ChangeKind::DeleteTags { sg, keys } => format!("{sg}: untag {}", keys.join(", ")),
+        other => other.subject(),
+    }
 }

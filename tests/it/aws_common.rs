@@ -137,6 +137,7 @@ pub async fn env(test: &str) -> Option<Env> {
             region: Some("us-east-1".into()),
             ec2_endpoint: Some(endpoint.clone()),
             elb_endpoint: Some(endpoint.clone()),
+            credentials: None,
         },
     )
     .with_budget(Budget::unlimited());

@@ -167,7 +167,8 @@ async fn aws_scale_load_of_1000_sgs_and_3000_enis_costs_the_page_arithmetic() {
         &ErrorContext {
             region: Some("us-east-1".into()),
             ec2_endpoint: Some(endpoint.clone()),
-            elb_endpoint: Some(endpoint.clone())
+            elb_endpoint: Some(endpoint.clone()),
+            credentials: None,
         }
     );
     let opts = LoadOptions {

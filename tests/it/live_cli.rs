@@ -116,7 +116,7 @@ fn pages(n: usize, size: usize) -> u64 {
 }
 
 /// `operation calls pages attempts throttled` rows of the `--stats` table.
-fn stats_table(out: &str) -> BTreeMap<String, [u64; 4]> {
+pub fn stats_table(out: &str) -> BTreeMap<String, [u64; 4]> {
     let mut rows = BTreeMap::new();
     let mut lines = out.lines().skip_while(|l| !l.starts_with("operation"));
     let header: Vec<&str> = lines

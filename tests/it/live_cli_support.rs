@@ -102,17 +102,32 @@ impl Lbsg {
 
     /// Run `lbsg ARGS` with stdin from /dev/null (so no terminal to confirm on), up to 3 min.
     pub async fn run(&self, args: &[&str]) -> Run {
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lbsg"))
+        self.run_input(args, None).await
+    }
+
+    /// Run `lbsg ARGS` with `input` piped to stdin (a pipe is no terminal either), up to 3 min.
+    pub async fn run_input(&self, args: &[&str], input: Option<&str>) -> Run {
+        use tokio::io::AsyncWriteExt as _;
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lbsg"))
             .args(args)
             .env_clear()
             .envs(&self.vars)
             .current_dir(self.dir.path())
-            .stdin(Stdio::null())
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
-            .output();
-        let out = tokio::time::timeout(Duration::from_secs(180), child)
+            .spawn()
+            .unwrap();
+        if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+            // The binary may exit before reading: a broken pipe is not the test's failure.
+            let _ = stdin.write_all(text.as_bytes()).await;
+        }
+        let out = tokio::time::timeout(Duration::from_secs(180), child.wait_with_output())
             .await
             .unwrap_or_else(|_| panic!("lbsg {args:?} did not finish in 3 minutes"))
             .unwrap();

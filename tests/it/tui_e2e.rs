@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 const TIMEOUT: Duration = Duration::from_secs(20);
 
-struct Tmux {
+pub(crate) struct Tmux {
     sock: String,
     dir: tempfile::TempDir,
 }
@@ -18,7 +18,7 @@ struct Tmux {
 impl Tmux {
     /// Start `lbsg ARGS` in a fresh tmux server of `w`×`h`; after it exits the pane prints its
     /// exit code and whether the terminal is back in canonical (cooked) mode.
-    fn start(args: &[&str], w: u16, h: u16, env: &[(&str, &str)]) -> Tmux {
+    pub(crate) fn start(args: &[&str], w: u16, h: u16, env: &[(&str, &str)]) -> Tmux {
         let dir = tempfile::tempdir().unwrap();
         let sock = format!(
             "lbsg-e2e-{}-{}",
@@ -52,7 +52,7 @@ impl Tmux {
         t
     }
 
-    fn tmux(&self, args: &[&str]) -> String {
+    pub(crate) fn tmux(&self, args: &[&str]) -> String {
         let out = Command::new("tmux")
             .arg("-L")
             .arg(&self.sock)
@@ -67,7 +67,7 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", "app"];
         args.extend_from_slice(keys);
         self.tmux(&args);
@@ -75,7 +75,7 @@ impl Tmux {
 
     /// Esc, then wait until `gone` left the screen before anything else is typed: a key right
     /// after Esc would reach the app as Alt+key.
-    fn esc(&self, gone: &str) {
+    pub(crate) fn esc(&self, gone: &str) {
         self.keys(&["Escape"]);
         let start = Instant::now();
         while self.screen().contains(gone) {
@@ -88,16 +88,16 @@ impl Tmux {
         }
     }
 
-    fn text(&self, text: &str) {
+    pub(crate) fn text(&self, text: &str) {
         self.tmux(&["send-keys", "-t", "app", "-l", text]);
     }
 
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         self.tmux(&["capture-pane", "-p", "-t", "app"])
     }
 
     /// Poll the screen until every needle is on it.
-    fn wait_for(&self, needles: &[&str]) -> String {
+    pub(crate) fn wait_for(&self, needles: &[&str]) -> String {
         let start = Instant::now();
         loop {
             let s = self.screen();
@@ -134,7 +134,7 @@ impl Tmux {
     }
 
     /// After the TUI exited: its exit code and whether the terminal is in cooked mode again.
-    fn exit(&self) -> (String, bool) {
+    pub(crate) fn exit(&self) -> (String, bool) {
         let s = self.wait_for(&["EXITED rc="]);
         let rc = s
             .split("EXITED rc=")

@@ -2,7 +2,7 @@
 //! buckets, because those are per account and Region and shared with the LBC itself.
 //!
 //! Account buckets (diagnostics-and-limits.md §4): EC2 non-mutating 100 tokens / 20 per s,
-//! EC2 Authorize/Revoke 50 / 5 per s, ELBv2 Describe* 40 / 10 per s. The SDK's adaptive retry
+//! EC2 Authorize/Revoke 50 / 5 per s, ELBv2 Describe* 40 / 10 per s. The SDK's standard retry
 //! handles what still gets throttled; this budget makes that rare.
 
 use std::sync::{Arc, Mutex};

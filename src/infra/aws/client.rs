@@ -69,6 +69,12 @@ impl Aws {
         self
     }
 
+    /// Name the credentials' source in error messages (see [`super::config::credential_source`]).
+    pub fn with_credential_source(mut self, source: String) -> Self {
+        self.ctx.credentials = Some(source);
+        self
+    }
+
     pub fn stats(&self) -> &Stats {
         &self.stats
     }

@@ -8,7 +8,7 @@ use futures::StreamExt;
 
 use super::client::Aws;
 use super::elbv2;
-use super::errors::AwsError;
+use super::errors::{AwsError, ErrorKind};
 use super::inventory::{LoadOptions, PageSizes, load_base};
 use super::ops::Op;
 use super::paging::{Page, paginate};
@@ -87,9 +87,21 @@ enum Detail {
     Health(String, Result<Vec<TargetHealth>, AwsError>),
 }
 
+impl Detail {
+    fn error(&self) -> Option<&AwsError> {
+        match self {
+            Detail::Listeners(_, Err(e))
+            | Detail::Attributes(_, Err(e))
+            | Detail::Health(_, Err(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// Listeners and attributes of every LB and the target health of every TG of `world`, a few
 /// at a time under the budget. A failed call (e.g. throttled past the retries) is not fatal:
-/// it is returned, and that LB's listeners or that TG's health stays unknown.
+/// it is returned, and that LB's listeners or that TG's health stays unknown. A call that lost
+/// the endpoint or the credentials stops the rest (returned as a problem; see [`is_fatal`]).
 pub async fn load_details(aws: &Aws, world: &mut World, opts: &LoadOptions) -> Vec<Problem> {
     let lbs: Vec<String> = world
         .aws
@@ -108,7 +120,7 @@ pub async fn load_details(aws: &Aws, world: &mut World, opts: &LoadOptions) -> V
         .iter()
         .flat_map(|a| [(0u8, a.clone()), (1, a.clone())])
         .chain(tgs.iter().map(|a| (2u8, a.clone())));
-    let results: Vec<Detail> = futures::stream::iter(jobs)
+    let mut calls = futures::stream::iter(jobs)
         .map(|(kind, arn)| async move {
             match kind {
                 0 => Detail::Listeners(arn.clone(), load_listeners(aws, &arn, ps).await),
@@ -116,9 +128,18 @@ pub async fn load_details(aws: &Aws, world: &mut World, opts: &LoadOptions) -> V
                 _ => Detail::Health(arn.clone(), load_target_health(aws, &arn).await),
             }
         })
-        .buffer_unordered(opts.concurrency.max(1))
-        .collect()
-        .await;
+        .buffer_unordered(opts.concurrency.max(1));
+    let mut results: Vec<Detail> = Vec::new();
+    while let Some(r) = calls.next().await {
+        let fatal = r.error().is_some_and(|e| is_fatal(e.kind));
+        results.push(r);
+        // The endpoint or the credentials are gone: every other call would retry into the
+        // same wall. Dropping the stream cancels the calls in flight.
+        if fatal {
+            break;
+        }
+    }
+    drop(calls);
 
     let mut problems = Vec::new();
     let listeners = world.aws.listeners.get_or_insert_with(BTreeMap::new);
@@ -159,9 +180,27 @@ pub struct AwsSnapshot {
 }
 
 /// Load everything: [`load_base`], then [`load_details`]. Credentials, endpoint and access
-/// errors of the base load are returned as errors.
+/// errors of the base load are returned as errors, and so is a detail call that lost the
+/// endpoint or the credentials (e.g. they expired mid-load): that says nothing about one LB
+/// or TG, and every other detail is then just as unknown.
 pub async fn snapshot_aws(aws: &Aws, opts: &LoadOptions) -> Result<AwsSnapshot, AwsError> {
     let mut world = load_base(aws, opts).await?;
     let problems = load_details(aws, &mut world, opts).await;
+    if let Some(p) = problems.iter().find(|p| is_fatal(p.error.kind)) {
+        return Err(p.error.clone());
+    }
     Ok(AwsSnapshot { world, problems })
+}
+
+/// Failures that are about the connection or the identity, not about one resource.
+pub fn is_fatal(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::Unreachable
+            | ErrorKind::ExpiredCredentials
+            | ErrorKind::InvalidCredentials
+            | ErrorKind::NoCredentials
+            | ErrorKind::NoRegion
+            | ErrorKind::WrongRegion
+    )
 }

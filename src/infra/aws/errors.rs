@@ -1,5 +1,6 @@
 //! One clear message per way an AWS call fails: missing or expired credentials, wrong region,
-//! unreachable endpoint, a denied IAM action (named), throttling; everything else verbatim.
+//! unreachable endpoint, a denied IAM action (named), throttling (with the budget it ran out
+//! of), AWS's own 5xx failures; everything else verbatim.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -28,6 +29,15 @@ const EXPIRED_CODES: &[&str] = &[
     "TokenRefreshRequired",
 ];
 
+/// AWS failed on its side (HTTP 5xx); the SDK retries these before they reach lbsg.
+const SERVER_CODES: &[&str] = &[
+    "InternalError",
+    "InternalFailure",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "Unavailable",
+];
+
 const INVALID_CREDENTIAL_CODES: &[&str] = &[
     "AuthFailure",
     "InvalidClientTokenId",
@@ -52,6 +62,9 @@ pub struct ErrorContext {
     pub ec2_endpoint: Option<String>,
     /// Endpoint override for ELBv2.
     pub elb_endpoint: Option<String>,
+    /// Where the credentials come from (`the environment (AWS_ACCESS_KEY_ID…)`, `profile "x"`),
+    /// so an expiry message can say what to refresh.
+    pub credentials: Option<String>,
 }
 
 impl ErrorContext {
@@ -88,6 +101,8 @@ pub enum ErrorKind {
     Unreachable,
     AccessDenied,
     Throttled,
+    /// AWS failed on its side (5xx) through every retry.
+    ServerError,
     /// Any other error AWS answered with (the code and message are kept).
     Api,
     /// The SDK could not build the request or read the answer.
@@ -105,6 +120,9 @@ pub struct AwsError {
     pub message: String,
     pub endpoint: String,
     pub region: Option<String>,
+    /// Where the credentials came from (see [`ErrorContext::credentials`]); boxed to keep
+    /// the error small.
+    pub credentials: Option<Box<str>>,
 }
 
 impl AwsError {
@@ -134,8 +152,12 @@ impl fmt::Display for AwsError {
             ),
             ErrorKind::ExpiredCredentials => write!(
                 f,
-                "the AWS credentials have expired ({code} on {action}): refresh them (for SSO: \
-                 `aws sso login`) and retry"
+                "the AWS credentials from {} have expired ({code} on {action}): refresh them \
+                 (`aws sso login` for an SSO profile; new AWS_ACCESS_KEY_ID, \
+                 AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN for exported keys) and retry",
+                self.credentials
+                    .as_deref()
+                    .unwrap_or("the default credential chain")
             ),
             ErrorKind::InvalidCredentials => write!(
                 f,
@@ -166,8 +188,16 @@ impl fmt::Display for AwsError {
             ),
             ErrorKind::Throttled => write!(
                 f,
-                "AWS kept throttling {action} ({code}) after the SDK's retries; the account's API \
-                 rate is shared with the Load Balancer Controller: try again in a minute"
+                "AWS kept throttling {action} ({code}) through the SDK's retries: the account's \
+                 {} is used up (it is per account and Region, shared with the Load Balancer \
+                 Controller; lbsg itself stays under half of it): try again in a minute",
+                self.op.bucket().account_budget()
+            ),
+            ErrorKind::ServerError => write!(
+                f,
+                "AWS failed on its side on {action} ({code}: {}) through the SDK's retries \
+                 ({}); nothing is wrong with the request: try again shortly",
+                self.message, self.endpoint
             ),
             ErrorKind::Api => write!(f, "{action} failed: {code}: {}", self.message),
             ErrorKind::Client => write!(f, "{action} failed in the AWS SDK: {}", self.message),
@@ -273,6 +303,8 @@ pub fn classify(op: Op, f: &Failure, ctx: &ErrorContext) -> AwsError {
         ErrorKind::InvalidCredentials
     } else if is(&["OptInRequired", "InvalidRegion"]) {
         ErrorKind::WrongRegion
+    } else if is(SERVER_CODES) {
+        ErrorKind::ServerError
     } else if code.is_some() {
         ErrorKind::Api
     } else if f.credentials || chain.contains("no credentials") {
@@ -309,6 +341,7 @@ pub fn classify(op: Op, f: &Failure, ctx: &ErrorContext) -> AwsError {
         message,
         endpoint: ctx.endpoint(op),
         region: ctx.region.clone(),
+        credentials: ctx.credentials.as_deref().map(Box::from),
     }
 }
 
@@ -397,6 +430,14 @@ mod tests {
             (
                 api("OptInRequired", "You are not subscribed to this service"),
                 ErrorKind::WrongRegion,
+            ),
+            (
+                api("InternalError", "An internal error has occurred"),
+                ErrorKind::ServerError,
+            ),
+            (
+                api("InternalFailure", "An internal error has occurred."),
+                ErrorKind::ServerError,
             ),
             (
                 api(

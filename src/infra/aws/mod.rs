@@ -31,5 +31,5 @@ pub use stats::Stats;
 
 /// Clients for the default chain plus the command line's `--profile`/`--region`.
 pub async fn connect(opts: &AwsOptions) -> Aws {
-    Aws::new(&load_sdk_config(opts).await)
+    Aws::new(&load_sdk_config(opts).await).with_credential_source(config::credential_source(opts))
 }

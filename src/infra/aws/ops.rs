@@ -14,6 +14,25 @@ pub enum Bucket {
     ElbMutate,
 }
 
+impl Bucket {
+    /// The account's bucket this one draws from, as AWS documents it
+    /// (diagnostics-and-limits.md §4), for messages.
+    pub const fn account_budget(self) -> &'static str {
+        match self {
+            Bucket::Ec2Describe => {
+                "EC2 non-mutating request budget (100 requests burst, 20 per second)"
+            }
+            Bucket::Ec2Mutate => {
+                "EC2 Authorize/Revoke request budget (50 requests burst, 5 per second)"
+            }
+            Bucket::ElbDescribe => {
+                "ELBv2 Describe* request budget (40 requests burst, 10 per second)"
+            }
+            Bucket::ElbMutate => "ELBv2 mutating request budget",
+        }
+    }
+}
+
 macro_rules! ops {
     ($($variant:ident => $action:literal, $bucket:ident, $mutating:literal;)*) => {
         /// One AWS API operation.

@@ -38,6 +38,7 @@ fn err(op: Op, code: &str) -> AwsError {
         message: format!("fake says {code}"),
         endpoint: "fake".into(),
         region: None,
+        credentials: None,
     }
 }
 

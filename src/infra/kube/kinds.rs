@@ -54,6 +54,16 @@ impl KindId {
         }
     }
 
+    /// The API group, as an RBAC rule spells it (`""` is the core group).
+    pub fn api_group(self) -> &'static str {
+        match self {
+            KindId::Services | KindId::Nodes | KindId::Pods | KindId::Events => "",
+            KindId::Ingresses | KindId::IngressClasses => "networking.k8s.io",
+            KindId::IngressClassParams | KindId::TargetGroupBindings => "elbv2.k8s.aws",
+            KindId::EndpointSlices => "discovery.k8s.io",
+        }
+    }
+
     /// Whether the kind comes from the LBC's CRDs, whose absence is normal.
     pub fn is_crd(self) -> bool {
         matches!(
@@ -165,7 +175,17 @@ pub fn notes(kinds: &BTreeMap<KindId, KindStatus>, scope: &Scope) -> Vec<Note> {
         };
         let message = match &st.problem {
             Some(Problem::Forbidden(msg)) => {
-                format!("forbidden to list/watch {kind}{where_} ({msg}); {consequence}")
+                let role = if kind.namespaced() && matches!(scope, Scope::Namespace(_)) {
+                    "Role"
+                } else {
+                    "ClusterRole"
+                };
+                format!(
+                    "forbidden to list/watch {kind}{where_} ({msg}); {consequence}. To fix, \
+                     grant it in a {role}: apiGroups [\"{}\"], resources [\"{kind}\"], verbs \
+                     [\"list\", \"watch\"]",
+                    kind.api_group()
+                )
             }
             Some(Problem::NotInstalled) if kind.is_crd() => format!(
                 "the {} CRD (elbv2.k8s.aws/v1beta1) is not installed; {consequence}",
@@ -218,6 +238,16 @@ mod tests {
         assert!(notes[0].message.contains("not installed"));
         assert!(notes[1].message.contains("in namespace shop"));
         assert!(notes[1].message.contains("unknown, not empty"));
+        // The fix, as an RBAC rule: a namespaced scope needs only a Role.
+        assert!(
+            notes[1].message.contains(
+                "Role: apiGroups [\"\"], resources [\"pods\"], verbs [\"list\", \"watch\"]"
+            ),
+            "{}",
+            notes[1].message
+        );
+        assert!(!notes[1].message.contains("ClusterRole"));
+        assert_eq!(KindId::EndpointSlices.api_group(), "discovery.k8s.io");
     }
 
     #[test]
