@@ -57,6 +57,11 @@ pub enum Action {
         request: u64,
         error: String,
     },
+    /// The apply met a conflict (the object changed since the plan); nothing was written.
+    PlanConflict {
+        request: u64,
+        message: String,
+    },
     /// A world from live session `generation`, with the state of its feeds as of this world.
     LiveWorld {
         generation: u64,

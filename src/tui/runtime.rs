@@ -11,7 +11,7 @@ use super::action::{Action, Loaded};
 use super::bridge;
 use super::effect::Effect;
 use super::model;
-use super::source::{Follow, WorldSource};
+use super::source::{ApplyError, Follow, WorldSource};
 use crate::core::plan::Plan;
 use crate::world::World;
 
@@ -108,7 +108,11 @@ async fn apply(source: &mut dyn WorldSource, request: u64, world: &World, plan: 
                 },
             }
         }
-        Err(error) => {
+        Err(ApplyError::Conflict(message)) => {
+            tracing::warn!(request, %message, "apply met a conflict; planning again");
+            Action::PlanConflict { request, message }
+        }
+        Err(ApplyError::Failed(error)) => {
             tracing::warn!(request, %error, "apply failed");
             Action::PlanApplyFailed { request, error }
         }

@@ -41,7 +41,7 @@ pub trait WorldSource: Send {
         &'a mut self,
         world: &'a World,
         plan: &'a Plan,
-    ) -> BoxFuture<'a, Result<Applied, String>>;
+    ) -> BoxFuture<'a, Result<Applied, ApplyError>>;
     /// A source that follows its data by itself (live) returns its control handle; its worlds
     /// then arrive as actions and `load` is never called.
     fn follow(&self) -> Option<Arc<dyn Follow>> {
@@ -65,6 +65,36 @@ pub trait Follow: Send + Sync {
     fn activate(&self, generation: u64);
     /// These load balancers are in view.
     fn focus(&self, lbs: Vec<String>);
+}
+
+/// Why an apply did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyError {
+    /// Something the plan reads changed since it was shown (HTTP 409 on the annotation patch):
+    /// nothing was written, and the edit must be planned again on what is there now.
+    Conflict(String),
+    /// Anything else, in one sentence.
+    Failed(String),
+}
+
+impl From<String> for ApplyError {
+    fn from(m: String) -> Self {
+        Self::Failed(m)
+    }
+}
+
+impl From<&str> for ApplyError {
+    fn from(m: &str) -> Self {
+        Self::Failed(m.to_string())
+    }
+}
+
+impl std::fmt::Display for ApplyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Conflict(m) | Self::Failed(m) => f.write_str(m),
+        }
+    }
 }
 
 /// What an apply did: the world afterwards, the report, and one sentence for the user.
@@ -173,7 +203,7 @@ impl WorldSource for LocalSource {
         &'a mut self,
         world: &'a World,
         plan: &'a Plan,
-    ) -> BoxFuture<'a, Result<Applied, String>> {
+    ) -> BoxFuture<'a, Result<Applied, ApplyError>> {
         Box::pin(async move {
             if self.readonly {
                 return Err("read-only mode: nothing was applied".into());

@@ -645,3 +645,125 @@ async fn tui_live_aws_failure_marks_stale_keeps_data_and_recovers() {
     assert!(!app.state.is_stale(&app.state.feeds["aws"]));
     assert_eq!(lbs(&app.state), Some(1));
 }
+
+/// The plan dialog's state, if one is open.
+fn plan_dialog(s: &State) -> Option<&lbsg::tui::state::PlanDialog> {
+    match &s.overlay {
+        Some(lbsg::tui::state::Overlay::Plan(p)) => Some(p),
+        _ => None,
+    }
+}
+
+fn plan_text(s: &State) -> String {
+    plan_dialog(s)
+        .and_then(|p| p.preview.as_ref())
+        .map(|pv| {
+            pv.lines
+                .iter()
+                .map(|l| l.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tui_live_conflict_writes_nothing_and_shows_the_plan_made_again() {
+    use axum::http::Method;
+    const RANGES: &str = "service.beta.kubernetes.io/load-balancer-source-ranges";
+    let fake = FakeApiServer::start().await;
+    fake.put(controller());
+    fake.put(service("shop", "web", json!({})));
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = App::start(LiveSource::new(
+        kubeconfig(&dir, &[("fake", &fake.url)]),
+        fast(),
+    ));
+    app.until("the Service", |s| has_service(s, "shop", "web"))
+        .await;
+    let planned = fake.get("services", "shop", "web").unwrap()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let edit = lbsg::core::plan::Edit::Annotations {
+        resource: lbsg::core::plan::ResourceRef::Service(ObjKey::new("shop", "web")),
+        set: [(RANGES.to_string(), "10.0.0.0/8".to_string())].into(),
+        unset: Vec::new(),
+    };
+    for e in update::edit::start_plan(&mut app.state, edit, "source ranges".into(), None) {
+        app.runtime.run(e);
+    }
+    app.until("the plan", |s| {
+        plan_dialog(s).is_some_and(|p| p.preview.is_some())
+    })
+    .await;
+    let at = |v: &str| format!("merge patch at resourceVersion {v}");
+    assert!(
+        plan_text(&app.state).contains(&at(&planned)),
+        "{}",
+        plan_text(&app.state)
+    );
+
+    // Another client edits the Service between the preview and the apply (at the apply's read).
+    let mut theirs = Some({
+        let mut svc = fake.get("services", "shop", "web").unwrap();
+        svc["metadata"]["annotations"]["team"] = json!("payments");
+        svc
+    });
+    fake.before_request(move |r| {
+        if r.method == Method::GET && r.path == "/api/v1/namespaces/shop/services/web" {
+            theirs.take().into_iter().collect()
+        } else {
+            Vec::new()
+        }
+    });
+    app.key(KeyCode::Tab);
+    app.key(KeyCode::Enter);
+    let current = || {
+        fake.get("services", "shop", "web").unwrap()["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    app.until("the plan made again on the current object", |s| {
+        plan_dialog(s).is_some_and(|p| p.note.is_some() && !p.replan && p.preview.is_some())
+            && plan_text(s).contains(&at(&current()))
+    })
+    .await;
+    assert_ne!(current(), planned);
+    let note = plan_dialog(&app.state).unwrap().note.clone().unwrap();
+    assert!(note.contains("changed since the plan"), "{note}");
+    // Nothing was written: one dry run refused at the old version, no real patch, their edit kept.
+    let patches: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == Method::PATCH)
+        .collect();
+    assert_eq!(patches.len(), 1, "{patches:#?}");
+    assert_eq!(
+        patches[0].query.get("dryRun").map(String::as_str),
+        Some("All")
+    );
+    let svc = fake.get("services", "shop", "web").unwrap();
+    assert_eq!(svc["metadata"]["annotations"]["team"], "payments");
+    assert!(svc["metadata"]["annotations"].get(RANGES).is_none());
+
+    // Confirming the new plan applies it at the current version and keeps their edit.
+    let now = current();
+    app.key(KeyCode::Tab);
+    app.key(KeyCode::Enter);
+    app.until("the apply", |s| s.overlay.is_none()).await;
+    let patches: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == Method::PATCH)
+        .collect();
+    assert_eq!(patches.len(), 3, "dry run + patch at the new version");
+    for p in &patches[1..] {
+        assert_eq!(p.body["metadata"]["resourceVersion"], json!(now));
+    }
+    let svc = fake.get("services", "shop", "web").unwrap();
+    assert_eq!(svc["metadata"]["annotations"]["team"], "payments");
+    assert_eq!(svc["metadata"]["annotations"][RANGES], "10.0.0.0/8");
+}

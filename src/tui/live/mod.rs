@@ -15,7 +15,7 @@ use futures::future::BoxFuture;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::action::Action;
-use super::source::{Applied, Follow, SourceInfo, WorldSource};
+use super::source::{Applied, ApplyError, Follow, SourceInfo, WorldSource};
 use crate::cli::args::SourceArgs;
 use crate::cli::live::Live;
 use crate::cli::live_apply::{LiveOutcome, apply_live};
@@ -273,7 +273,7 @@ impl WorldSource for LiveSource {
         &'a mut self,
         world: &'a World,
         plan: &'a Plan,
-    ) -> BoxFuture<'a, Result<Applied, String>> {
+    ) -> BoxFuture<'a, Result<Applied, ApplyError>> {
         Box::pin(async move {
             if self.hub.args.readonly {
                 return Err("read-only mode: nothing was applied".into());
@@ -298,11 +298,11 @@ impl WorldSource for LiveSource {
             let message = match apply_live(&live, world, plan, false).await {
                 LiveOutcome::Applied(m) => m,
                 LiveOutcome::Conflict(m) => {
-                    return Err(format!(
-                        "{m}; nothing was written: refresh (Ctrl-r) and plan again"
-                    ));
+                    // Re-read now: the app plans the edit again on the next world.
+                    let _ = control.send(Control::Refresh);
+                    return Err(ApplyError::Conflict(m));
                 }
-                LiveOutcome::Failed(m) => return Err(m),
+                LiveOutcome::Failed(m) => return Err(ApplyError::Failed(m)),
             };
             // The watch shows the patched object; AWS is polled now rather than at the next
             // interval, so rule changes show without waiting.

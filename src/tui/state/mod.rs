@@ -187,6 +187,10 @@ pub struct PlanDialog {
     pub apply_focused: bool,
     pub scroll: u16,
     pub applying: bool,
+    /// Why this plan was computed again (an apply met a conflict), shown above it.
+    pub note: Option<String>,
+    /// An apply met a conflict: plan again as soon as a newer world is in.
+    pub replan: bool,
     /// The editor that led here; Cancel returns to it.
     pub back: Option<Box<Overlay>>,
 }

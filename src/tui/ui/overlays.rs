@@ -244,10 +244,18 @@ pub fn plan(s: &State, f: &mut Frame, area: Rect, p: &PlanDialog) {
     f.render_widget(Clear, r);
     let spin = s.config.glyphs.spinner[s.spinner % s.config.glyphs.spinner.len()];
     let mut lines: Vec<Line> = Vec::new();
+    if let Some(note) = &p.note {
+        lines.push(Line::styled(note.clone(), skin.warn));
+        lines.push(Line::raw(""));
+    }
     match (&p.preview, &p.error) {
         (_, Some(e)) if p.preview.is_none() => {
             lines.push(Line::styled(format!("planning failed: {e}"), skin.error))
         }
+        (None, _) if p.replan => lines.push(Line::styled(
+            format!("{spin} waiting for the current state of what this edit changes…"),
+            skin.warn,
+        )),
         (None, _) => lines.push(Line::styled(format!("{spin} planning…"), skin.warn)),
         (Some(pv), _) => {
             for l in &pv.lines {

@@ -17,6 +17,7 @@ use crate::tui::model::{SgOwner, SgRow};
 use crate::tui::state::{
     AnnotationEditor, Level, Offer, Overlay, PlanDialog, RuleEditor, State, View,
 };
+use crate::world::World;
 
 const READONLY: &str = "read-only mode (--readonly): edits are disabled";
 
@@ -197,6 +198,8 @@ pub fn start_plan(s: &mut State, edit: Edit, title: String, back: Option<Overlay
         apply_focused: false,
         scroll: 0,
         applying: false,
+        note: None,
+        replan: false,
         back: back.map(Box::new),
     })));
     s.dirty = true;
@@ -252,6 +255,91 @@ pub fn plan_apply_failed(s: &mut State, request: u64, error: String) {
         p.error = Some(error.clone());
     }
     flash(s, Level::Error, format!("apply failed: {error}"));
+}
+
+/// Something the plan read changed since it was shown (409): nothing was written. Never retry
+/// the old plan; plan the same edit again on the current world and show that instead.
+pub fn plan_conflict(s: &mut State, request: u64, message: String) -> Vec<Effect> {
+    flash(s, Level::Warn, format!("planning again: {message}"));
+    let Some(Overlay::Plan(p)) = &mut s.overlay else {
+        return Vec::new();
+    };
+    if p.request != request {
+        return Vec::new();
+    }
+    p.applying = false;
+    p.apply_focused = false;
+    // The old plan can no longer be applied; the dialog waits for the object as it is now.
+    p.preview = None;
+    p.error = None;
+    p.note = Some(format!(
+        "Planned again: {message}. Nothing was written; this plan is computed on the state as it is now."
+    ));
+    p.replan = true;
+    replan_pending(s)
+}
+
+/// Whether what `edit` is about differs between two worlds (so a plan made on `new` is not the
+/// plan that met the conflict).
+fn subject_changed(old: &World, new: &World, edit: &Edit) -> bool {
+    match edit {
+        Edit::Annotations { resource, .. } => {
+            let version = |w: &World| match resource {
+                ResourceRef::Service(k) => w
+                    .kube
+                    .services
+                    .as_ref()
+                    .and_then(|m| m.get(k))
+                    .map(|o| o.meta.resource_version.clone()),
+                ResourceRef::Ingress(k) => w
+                    .kube
+                    .ingresses
+                    .as_ref()
+                    .and_then(|m| m.get(k))
+                    .map(|o| o.meta.resource_version.clone()),
+            };
+            version(old) != version(new)
+        }
+        Edit::Rules { sg, .. } => {
+            let group = |w: &World| {
+                w.aws
+                    .security_groups
+                    .as_ref()
+                    .and_then(|m| m.get(sg))
+                    .cloned()
+            };
+            group(old) != group(new)
+        }
+        Edit::ControllerFlag { .. } => true,
+    }
+}
+
+/// After a conflict, re-plan once a world is in where the edited object has changed (a world
+/// delivered before the watch saw the other writer would only reproduce the conflict).
+pub fn replan_pending(s: &mut State) -> Vec<Effect> {
+    let Some(world) = s.world.clone() else {
+        return Vec::new();
+    };
+    let Some(Overlay::Plan(p)) = &mut s.overlay else {
+        return Vec::new();
+    };
+    if !p.replan || p.applying || !subject_changed(&p.world, &world, &p.edit) {
+        return Vec::new();
+    }
+    let request = s.next_request;
+    s.next_request += 1;
+    p.request = request;
+    p.world = Arc::clone(&world);
+    p.preview = None;
+    p.error = None;
+    p.replan = false;
+    p.scroll = 0;
+    s.dirty = true;
+    vec![Effect::ComputePlan {
+        request,
+        world,
+        edit: p.edit.clone(),
+    }]
 }
 
 /// Keys of the plan dialog and of the offer (both use the `[plan]` keymap section).

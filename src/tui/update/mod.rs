@@ -45,7 +45,7 @@ fn reduce(s: &mut State, action: Action) -> Vec<Effect> {
         Action::RunCommand(c) => nav::run_command(s, &c),
         Action::WorldLoaded(l) => {
             install(s, *l);
-            Vec::new()
+            edit::replan_pending(s)
         }
         Action::WorldLoadFailed { error, at } => {
             s.loading = false;
@@ -74,6 +74,7 @@ fn reduce(s: &mut State, action: Action) -> Vec<Effect> {
             edit::plan_applied(s, request, loaded.map(|l| *l), &report, message);
             Vec::new()
         }
+        Action::PlanConflict { request, message } => edit::plan_conflict(s, request, message),
         Action::PlanApplyFailed { request, error } => {
             edit::plan_apply_failed(s, request, error);
             Vec::new()
@@ -82,7 +83,11 @@ fn reduce(s: &mut State, action: Action) -> Vec<Effect> {
             generation,
             loaded,
             feeds,
-        } => live::live_world(s, generation, *loaded, feeds),
+        } => {
+            let mut effects = live::live_world(s, generation, *loaded, feeds);
+            effects.extend(edit::replan_pending(s));
+            effects
+        }
         Action::FeedChanged {
             generation,
             feed,
@@ -302,6 +307,8 @@ fn on_key(s: &mut State, ev: &KeyEvent) -> Vec<Effect> {
     }
 }
 
+#[cfg(test)]
+mod conflict_tests;
 #[cfg(test)]
 mod live_tests;
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::tui::model::plan::PlanPreview;
 use crate::tui::state::{GraphShape, KindFilter, Overlay};
 use crate::world::ObjKey;
 
-fn key(s: &mut State, code: KeyCode) -> Vec<Effect> {
+pub(super) fn key(s: &mut State, code: KeyCode) -> Vec<Effect> {
     update(s, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
 
@@ -272,7 +272,7 @@ fn readonly_refuses_every_edit_path() {
     assert!(s.overlay.is_none());
 }
 
-fn open_remedy_plan(s: &mut State) -> u64 {
+pub(super) fn open_remedy_plan(s: &mut State) -> u64 {
     command(s, "findings");
     let View::Findings(lv) = s.view() else {
         panic!()
@@ -292,7 +292,7 @@ fn open_remedy_plan(s: &mut State) -> u64 {
     *request
 }
 
-fn preview(s: &State, request: u64) -> Action {
+pub(super) fn preview(s: &State, request: u64) -> Action {
     let Some(Overlay::Plan(p)) = &s.overlay else {
         panic!("no plan dialog")
     };
