@@ -6,14 +6,6 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::{Request, State as AxState};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use lbsg::cli::args::SourceArgs;
 use lbsg::tui::action::Action;
 use lbsg::tui::config::UiConfig;
@@ -29,6 +21,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use crate::fake_apiserver::FakeApiServer;
 use crate::kube_support::{deployment, service};
+use crate::moto_proxy::{Fault, Inject};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -531,84 +524,16 @@ async fn tui_live_aws_first_picture_without_details_then_details() {
     assert!(app.state.feeds["aws"].error.is_none());
 }
 
-/// A proxy that forwards to `upstream`, or, while down, answers every request with an error
-/// AWS does not retry (expired credentials), so a failure is quick and deterministic.
-struct Gate {
-    url: String,
-    down: Arc<Mutex<bool>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Gate {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-#[derive(Clone)]
-struct GateState {
-    upstream: String,
-    down: Arc<Mutex<bool>>,
-    client: Client<HttpConnector, Body>,
-}
-
-async fn gate_forward(AxState(st): AxState<GateState>, req: Request) -> Response {
-    if *st.down.lock().unwrap() {
-        let body = "<Response><Errors><Error><Code>AuthFailure</Code><Message>gate closed by the test</Message></Error></Errors><RequestID>x</RequestID></Response>";
-        return (StatusCode::UNAUTHORIZED, body).into_response();
-    }
-    let (mut parts, body) = req.into_parts();
-    let path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    parts.uri = format!("{}{path}", st.upstream).parse().unwrap();
-    parts.headers.remove("host");
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-    match st
-        .client
-        .request(axum::http::Request::from_parts(parts, Body::from(bytes)))
-        .await
-    {
-        Ok(r) => r.map(Body::new),
-        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
-    }
-}
-
-impl Gate {
-    async fn start(upstream: &str) -> Gate {
-        let down = Arc::new(Mutex::new(false));
-        let st = GateState {
-            upstream: upstream.to_string(),
-            down: down.clone(),
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let app = Router::new().fallback(gate_forward).with_state(st);
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
-        Gate { url, down, task }
-    }
-
-    fn set_down(&self, down: bool) {
-        *self.down.lock().unwrap() = down;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tui_live_aws_failure_marks_stale_keeps_data_and_recovers() {
     let Some((proxy, ec2)) = crate::live_cli_support::moto("tui_live_aws_failure").await else {
         return;
     };
     let vpc = seed_aws(&proxy, &ec2).await;
-    let gate = Gate::start(&proxy.url).await;
     let mut app = App::start(LiveSource::new(
         aws_args(&vpc),
         LiveOptions {
-            aws_endpoint: Some(gate.url.clone()),
+            aws_endpoint: Some(proxy.url.clone()),
             aws_every: Some(Duration::from_millis(500)),
             ..fast()
         },
@@ -623,7 +548,8 @@ async fn tui_live_aws_failure_marks_stale_keeps_data_and_recovers() {
     assert_eq!(lbs(&app.state), Some(1));
     assert!(app.state.feeds["aws"].error.is_none());
 
-    gate.set_down(true);
+    // Expired credentials: an error the SDK does not retry, so the failure is quick.
+    proxy.inject(Inject::new("*", Fault::Expired));
     app.until("the aws feed stale", |s| s.feeds["aws"].error.is_some())
         .await;
     let err = app.state.feeds["aws"].error.clone().unwrap();
@@ -639,7 +565,7 @@ async fn tui_live_aws_failure_marks_stale_keeps_data_and_recovers() {
         app.state.banner
     );
 
-    gate.set_down(false);
+    proxy.clear_faults();
     app.until("the aws feed recovered", |s| s.feeds["aws"].error.is_none())
         .await;
     assert!(!app.state.is_stale(&app.state.feeds["aws"]));
@@ -766,4 +692,52 @@ async fn tui_live_conflict_writes_nothing_and_shows_the_plan_made_again() {
     let svc = fake.get("services", "shop", "web").unwrap();
     assert_eq!(svc["metadata"]["annotations"]["team"], "payments");
     assert_eq!(svc["metadata"]["annotations"][RANGES], "10.0.0.0/8");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tui_live_aws_throttling_is_shown_in_the_header_not_fatal() {
+    let Some((proxy, ec2)) = crate::live_cli_support::moto("tui_live_aws_throttling").await else {
+        return;
+    };
+    let vpc = seed_aws(&proxy, &ec2).await;
+    proxy.clear();
+    // ELB answers the first two DescribeLoadBalancers with its own `Throttling` error.
+    const LBS: &str = "elasticloadbalancing:DescribeLoadBalancers";
+    proxy.inject(Inject::new(LBS, Fault::Throttle).times(2));
+    let mut app = App::start(LiveSource::new(
+        aws_args(&vpc),
+        LiveOptions {
+            aws_endpoint: Some(proxy.url.clone()),
+            ..fast()
+        },
+    ));
+    app.until("the first world, and the throttling noted", |s| {
+        s.world.is_some() && s.feeds["aws"].throttled_at.is_some()
+    })
+    .await;
+    assert_eq!(proxy.injected_count(LBS, Fault::Throttle), 2);
+    let w = app.state.world.clone().unwrap();
+    assert_eq!(
+        w.aws.load_balancers.as_ref().map(|m| m.len()),
+        Some(1),
+        "throttling was ridden out: the load balancer is there"
+    );
+    assert!(
+        app.state.feeds["aws"].error.is_none(),
+        "{:?}",
+        app.state.feeds
+    );
+
+    // What the user sees: the header says so.
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 40)).unwrap();
+    t.draw(|f| lbsg::tui::ui::render(&app.state, f)).unwrap();
+    let screen: String = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(screen.contains("throttled"), "{screen}");
+    assert!(proxy.mutating().is_empty(), "{:?}", proxy.mutating());
 }
