@@ -31,4 +31,7 @@ mod props;
 mod safety;
 mod tui_e2e;
 mod tui_live;
+mod tui_live_aws;
 mod world_file;
+mod world_file_malformed;
+mod world_file_roundtrip;
