@@ -185,15 +185,30 @@ pub fn exposure_diff(before: &World, after: &World) -> ExposureDiff {
 }
 
 pub fn diff_exposures(before: &Exposure, after: &Exposure) -> ExposureDiff {
+    let arns: BTreeSet<&String> = before
+        .load_balancers
+        .keys()
+        .chain(after.load_balancers.keys())
+        .collect();
+    diff_lbs(arns.iter().map(|arn| {
+        (
+            before.load_balancers.get(*arn),
+            after.load_balancers.get(*arn),
+        )
+    }))
+}
+
+/// The diff of load balancers given as (before, after) pairs in ARN order; a pair that is the
+/// same LB unchanged adds nothing.
+pub(crate) fn diff_lbs<'a>(
+    pairs: impl Iterator<Item = (Option<&'a LbReach>, Option<&'a LbReach>)> + Clone,
+) -> ExposureDiff {
     let mut out = ExposureDiff::default();
-    for arn in after.load_balancers.keys() {
-        if !before.load_balancers.contains_key(arn) {
-            out.load_balancers_added.push(arn.clone());
-        }
-    }
-    for arn in before.load_balancers.keys() {
-        if !after.load_balancers.contains_key(arn) {
-            out.load_balancers_removed.push(arn.clone());
+    for (b, a) in pairs.clone() {
+        match (b, a) {
+            (None, Some(a)) => out.load_balancers_added.push(a.arn.clone()),
+            (Some(b), None) => out.load_balancers_removed.push(b.arn.clone()),
+            _ => {}
         }
     }
     let empty_lb = |lb: &LbReach| LbReach {
@@ -202,22 +217,13 @@ pub fn diff_exposures(before: &Exposure, after: &Exposure) -> ExposureDiff {
         frontend_ports: PortMap::default(),
         ..lb.clone()
     };
-    let arns: BTreeSet<&String> = before
-        .load_balancers
-        .keys()
-        .chain(after.load_balancers.keys())
-        .collect();
-    for arn in arns {
-        let (b, a) = match (
-            before.load_balancers.get(arn),
-            after.load_balancers.get(arn),
-        ) {
-            (Some(b), Some(a)) => (b.clone(), a.clone()),
-            (Some(b), None) => (b.clone(), empty_lb(b)),
-            (None, Some(a)) => (empty_lb(a), a.clone()),
-            (None, None) => continue,
-        };
-        diff_lb(&b, &a, &mut out);
+    for pair in pairs {
+        match pair {
+            (Some(b), Some(a)) => diff_lb(b, a, &mut out),
+            (Some(b), None) => diff_lb(b, &empty_lb(b), &mut out),
+            (None, Some(a)) => diff_lb(&empty_lb(a), a, &mut out),
+            (None, None) => {}
+        }
     }
     out
 }
@@ -226,7 +232,7 @@ fn listener_key(lb: &LbReach, l: &ListenerReach) -> String {
     format!("{}|{}|{}", lb.arn, l.protocol.to_ascii_uppercase(), l.port)
 }
 
-fn diff_lb(before: &LbReach, after: &LbReach, out: &mut ExposureDiff) {
+fn diff_lb<'a>(before: &'a LbReach, after: &'a LbReach, out: &mut ExposureDiff) {
     let gained = after.frontend_ports.difference(&before.frontend_ports);
     let lost = before.frontend_ports.difference(&after.frontend_ports);
     if !gained.is_empty() || !lost.is_empty() {
@@ -236,16 +242,16 @@ fn diff_lb(before: &LbReach, after: &LbReach, out: &mut ExposureDiff) {
             lost,
         });
     }
-    let index = |lb: &LbReach| -> BTreeMap<String, ListenerReach> {
+    let index = |lb: &'a LbReach| -> BTreeMap<String, &'a ListenerReach> {
         lb.listeners
             .iter()
-            .map(|l| (listener_key(lb, l), l.clone()))
+            .map(|l| (listener_key(lb, l), l))
             .collect()
     };
     let (b, a) = (index(before), index(after));
     let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
     for key in keys {
-        let (bl, al) = (b.get(key), a.get(key));
+        let (bl, al) = (b.get(key).copied(), a.get(key).copied());
         let Some(any) = al.or(bl) else { continue };
         let change = match (bl, al) {
             (None, Some(_)) => Change::Added,

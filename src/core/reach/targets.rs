@@ -203,12 +203,7 @@ fn endpoint_addresses(
     tgb: &TargetGroupBinding,
 ) -> Vec<(String, Option<u16>)> {
     let ns = tgb.meta.namespace.as_str();
-    let svc = idx
-        .world
-        .kube
-        .services
-        .as_ref()
-        .and_then(|m| m.get(&crate::world::ObjKey::new(ns, tgb.service_name.clone())));
+    let svc = idx.service(&crate::world::ObjKey::new(ns, tgb.service_name.clone()));
     // The EndpointSlice port carries the Service port's name.
     let port_name: Option<Option<String>> = svc.and_then(|s| {
         s.spec

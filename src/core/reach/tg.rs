@@ -570,7 +570,7 @@ fn preserve_client_ip(
             let crate::core::plan::ResourceRef::Service(k) = r else {
                 return None;
             };
-            let svc = idx.world.kube.services.as_ref()?.get(k)?;
+            let svc = idx.service(k)?;
             let raw = svc.meta.annotations.get(TG_ATTRIBUTES_ANNOTATION)?;
             let map = crate::core::lbc::annotations::parse_string_map(raw)?;
             map.get("preserve_client_ip.enabled")
