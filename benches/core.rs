@@ -17,9 +17,10 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion
 use lbsg::core::audit::audit;
 use lbsg::core::desired::desired;
 use lbsg::core::graph::build_with;
+use lbsg::core::plan::apply::{apply_to_world, overlay_of};
 use lbsg::core::plan::drift::drift_of;
 use lbsg::core::plan::{Planner, drift, plan, plan_simple};
-use lbsg::core::reach::{WorldIndex, exposure, exposure_with};
+use lbsg::core::reach::{WorldIndex, exposure, exposure_diff, exposure_with};
 use lbsg::devtools::worldgen::Size;
 use lbsg::world::file::load_str;
 
@@ -136,6 +137,38 @@ fn planner_bench(c: &mut Criterion) {
     }
 }
 
+/// A plan's exposure diff, whole-world (the world and a copy with the plan applied, each
+/// evaluated in full: what every plan paid before) and incremental (only the LBs the plan can
+/// affect, against the planner's base).
+fn exposure_diff_bench(c: &mut Criterion) {
+    for size in sizes() {
+        let f = fixture(size);
+        let planner = Planner::new(&f.world);
+        let base = planner.reach();
+        let mut g = c.benchmark_group("exposure-diff");
+        tune(&mut g, size);
+        for (name, edit) in edits(&f.world) {
+            let p = planner.changes(&edit).expect("the bench edits are valid");
+            let overlay = overlay_of(&f.world, &p);
+            eprintln!(
+                "exposure-diff {name}/{}: {} of {} LBs evaluated again",
+                size.name(),
+                base.reevaluated(&overlay).len(),
+                base.exposure().load_balancers.len()
+            );
+            g.bench_function(
+                BenchmarkId::new(format!("incremental/{name}"), size.name()),
+                |b| b.iter(|| base.diff(black_box(&overlay_of(&f.world, &p)))),
+            );
+            g.bench_function(
+                BenchmarkId::new(format!("whole-world/{name}"), size.name()),
+                |b| b.iter(|| exposure_diff(black_box(&f.world), &apply_to_world(&f.world, &p))),
+            );
+        }
+        g.finish();
+    }
+}
+
 /// The reference planner (two full drifts of world copies), for comparison.
 fn plan_simple_bench(c: &mut Criterion) {
     for size in sizes() {
@@ -242,6 +275,7 @@ criterion_group!(
     plan_bench,
     planner_bench,
     plan_simple_bench,
+    exposure_diff_bench,
     reach_bench,
     graph_bench,
     audit_bench,

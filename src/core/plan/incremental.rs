@@ -142,10 +142,13 @@ impl<'w> Planner<'w> {
         Ok(plan)
     }
 
-    /// The world's exposure, for the exposure diffs of plans: computed on the first plan that
-    /// needs it (building a planner only for its drift does not pay for it).
+    /// The world's exposure with and without the pending drift (every plan carries it), for
+    /// the exposure diffs of plans: computed on the first plan that needs it (a planner built
+    /// only for its drift does not pay for it).
     pub fn reach(&self) -> &ExposureBase<'w> {
-        self.reach.get_or_init(|| ExposureBase::new(self.world))
+        self.reach.get_or_init(|| {
+            ExposureBase::with_pending(self.world, overlay_of(self.world, &self.drift))
+        })
     }
 
     /// [`Planner::plan`] without the exposure diff: the changes, errors, warnings and risk

@@ -275,6 +275,12 @@ fn diff_lb<'a>(before: &'a LbReach, after: &'a LbReach, out: &mut ExposureDiff) 
         };
         let (bf, af) = (fam(bl), fam(al));
         let (bt, at) = (reachable_targets(before, bl), reachable_targets(after, al));
+        let targets = |a: &BTreeSet<TargetKey<'_>>, b: &BTreeSet<TargetKey<'_>>| {
+            // formatted only when they differ: a listener may reach thousands of targets
+            let mut v: Vec<String> = a.difference(b).map(target_text).collect();
+            v.sort();
+            v
+        };
         let d = ListenerDiff {
             load_balancer: after.arn.clone(),
             load_balancer_name: after.name.clone(),
@@ -288,8 +294,8 @@ fn diff_lb<'a>(before: &'a LbReach, after: &'a LbReach, out: &mut ExposureDiff) 
             sources_after: as_.describe(),
             internet_gained: af.difference(&bf).cloned().collect(),
             internet_lost: bf.difference(&af).cloned().collect(),
-            targets_newly_reachable: at.difference(&bt).cloned().collect(),
-            targets_newly_blocked: bt.difference(&at).cloned().collect(),
+            targets_newly_reachable: targets(&at, &bt),
+            targets_newly_blocked: targets(&bt, &at),
         };
         let unchanged = d.change == Change::Changed
             && d.sources_gained.is_empty()
@@ -304,8 +310,19 @@ fn diff_lb<'a>(before: &'a LbReach, after: &'a LbReach, out: &mut ExposureDiff) 
     }
 }
 
-/// `<tg>|<target>|<port>` of every target the listener reaches.
-fn reachable_targets(lb: &LbReach, l: Option<&ListenerReach>) -> BTreeSet<String> {
+/// A target behind a listener: (TG ARN, target id, port).
+type TargetKey<'a> = (&'a str, &'a str, Option<u16>);
+
+/// `<tg>|<target>|<port>`.
+fn target_text((tg, id, port): &TargetKey<'_>) -> String {
+    format!(
+        "{tg}|{id}|{}",
+        port.map(|p| p.to_string()).unwrap_or_default()
+    )
+}
+
+/// Every target the listener reaches.
+fn reachable_targets<'a>(lb: &'a LbReach, l: Option<&'a ListenerReach>) -> BTreeSet<TargetKey<'a>> {
     let mut out = BTreeSet::new();
     let Some(l) = l else { return out };
     for arn in &l.target_groups {
@@ -314,12 +331,7 @@ fn reachable_targets(lb: &LbReach, l: Option<&ListenerReach>) -> BTreeSet<String
         };
         for set in tg.sets.iter().filter(|s| s.verdict == Verdict::Admitted) {
             for t in &set.targets {
-                out.insert(format!(
-                    "{}|{}|{}",
-                    arn,
-                    t.id,
-                    t.port.map(|p| p.to_string()).unwrap_or_default()
-                ));
+                out.insert((arn.as_str(), t.id.as_str(), t.port));
             }
         }
     }

@@ -45,6 +45,8 @@ struct Lookups<'w> {
     tgbs_by_tg: HashMap<&'w str, Vec<&'w TargetGroupBinding>>,
     slices_by_service: HashMap<&'w str, HashMap<&'w str, Vec<&'w EndpointSlice>>>,
     nodes_by_instance: HashMap<&'w str, &'w Node>,
+    /// Nodes the LBC may register as instance targets, by instance id (sorted).
+    registrable_nodes: Vec<(&'w str, &'w Node)>,
 }
 
 impl<'w> WorldIndex<'w> {
@@ -127,6 +129,15 @@ impl<'w> WorldIndex<'w> {
             .filter_map(|n| n.instance_id().map(|i| (i, n)))
             .collect();
 
+        let mut registrable_nodes: Vec<(&str, &Node)> = kube
+            .nodes
+            .iter()
+            .flat_map(|m| m.values())
+            .filter(|n| super::targets::registrable(n))
+            .filter_map(|n| n.instance_id().map(|i| (i, n)))
+            .collect();
+        registrable_nodes.sort_by_key(|(i, _)| *i);
+
         let backend_sgs = backend_sgs(world);
         let owned = owners::resolve(world);
         let mut owners_of_lb: HashMap<String, Vec<ResourceRef>> = HashMap::new();
@@ -151,6 +162,7 @@ impl<'w> WorldIndex<'w> {
                 tgbs_by_tg,
                 slices_by_service,
                 nodes_by_instance,
+                registrable_nodes,
             }),
             backend_sgs,
             owned: Arc::new(owned),
@@ -266,6 +278,11 @@ impl<'w> WorldIndex<'w> {
             .and_then(|m| m.get(service))
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+
+    /// Nodes the LBC may register as instance targets, sorted by instance id.
+    pub fn registrable_nodes(&self) -> &[(&'w str, &'w Node)] {
+        &self.lookups.registrable_nodes
     }
 
     pub fn node_of_instance(&self, instance_id: &str) -> Option<&'w Node> {
