@@ -274,7 +274,22 @@ fn diff_lb<'a>(before: &'a LbReach, after: &'a LbReach, out: &mut ExposureDiff) 
             s
         };
         let (bf, af) = (fam(bl), fam(al));
-        let (bt, at) = (reachable_targets(before, bl), reachable_targets(after, al));
+        // the same target groups evaluated the same way reach the same targets: skip
+        // collecting thousands of them (most LBs a change touches only change sources)
+        let same_targets = match (bl, al) {
+            (Some(b), Some(a)) => {
+                b.target_groups == a.target_groups
+                    && b.target_groups
+                        .iter()
+                        .all(|arn| before.target_groups.get(arn) == after.target_groups.get(arn))
+            }
+            _ => false,
+        };
+        let (bt, at) = if same_targets {
+            (BTreeSet::new(), BTreeSet::new())
+        } else {
+            (reachable_targets(before, bl), reachable_targets(after, al))
+        };
         let targets = |a: &BTreeSet<TargetKey<'_>>, b: &BTreeSet<TargetKey<'_>>| {
             // formatted only when they differ: a listener may reach thousands of targets
             let mut v: Vec<String> = a.difference(b).map(target_text).collect();
