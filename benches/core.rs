@@ -1,7 +1,10 @@
 //! Benchmarks of the sans-IO core on generated worlds: world-file load, desired state, drift,
-//! and an edit turned into a plan. `BENCHMARKS.md` records the numbers and the commands.
+//! an edit turned into a plan (with and without its exposure diff), reachability, the graph,
+//! the audit, and the whole start-up pipeline. `BENCHMARKS.md` records the numbers and the
+//! commands.
 //!
-//! `cargo bench --bench core` (sizes: `LBSG_BENCH_SIZES=small,large,stretch`).
+//! `cargo bench --bench core` (sizes: `LBSG_BENCH_SIZES=small,large,stretch`; default
+//! `small,large`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // bench code: a panic is a failure report
 
@@ -10,16 +13,22 @@ mod support;
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
+use lbsg::core::audit::{audit, audit_with};
 use lbsg::core::desired::desired;
+use lbsg::core::graph::build_with;
+use lbsg::core::plan::apply::{apply_to_world, overlay_of};
 use lbsg::core::plan::drift::drift_of;
 use lbsg::core::plan::{Planner, drift, plan, plan_simple};
+use lbsg::core::reach::{WorldIndex, exposure, exposure_diff, exposure_with};
 use lbsg::devtools::worldgen::Size;
 use lbsg::world::file::load_str;
 
 use support::{edits, fixture, sizes};
 
-/// Fewer, longer samples for the big sizes: each iteration takes up to seconds there.
+/// Fewer, longer samples for the big sizes: each iteration takes up to seconds there. Flat
+/// sampling (the same iteration count in every sample) keeps a slow stage from running
+/// 55 iterations, which linear sampling needs for 10 samples.
 fn tune(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, size: Size) {
     match size {
         Size::Tiny | Size::Small => {
@@ -27,11 +36,19 @@ fn tune(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTi
                 .sample_size(20)
                 .measurement_time(Duration::from_secs(4));
         }
-        Size::Large | Size::Stretch => {
+        Size::Large => {
             group
                 .sample_size(10)
+                .sampling_mode(SamplingMode::Flat)
                 .measurement_time(Duration::from_secs(8))
                 .warm_up_time(Duration::from_secs(1));
+        }
+        Size::Stretch => {
+            group
+                .sample_size(10)
+                .sampling_mode(SamplingMode::Flat)
+                .measurement_time(Duration::from_secs(5))
+                .warm_up_time(Duration::from_millis(500));
         }
     }
 }
@@ -96,7 +113,9 @@ fn plan_bench(c: &mut Criterion) {
     }
 }
 
-/// One more edit on a prepared `Planner` (what the TUI does per keystroke).
+/// One more edit on a prepared `Planner` (what a front end does per keystroke): the plan's
+/// changes alone, and the whole plan with its exposure diff. The planner's one-time reach
+/// index is built before measuring (the first plan builds it).
 fn planner_bench(c: &mut Criterion) {
     for size in sizes() {
         let f = fixture(size);
@@ -104,9 +123,47 @@ fn planner_bench(c: &mut Criterion) {
         let mut g = c.benchmark_group("planner-edit");
         tune(&mut g, size);
         for (name, edit) in edits(&f.world) {
-            g.bench_function(BenchmarkId::new(name, size.name()), |b| {
-                b.iter(|| planner.plan(black_box(&edit)))
-            });
+            planner.plan(&edit).expect("the bench edits are valid");
+            g.bench_function(
+                BenchmarkId::new(format!("changes/{name}"), size.name()),
+                |b| b.iter(|| planner.changes(black_box(&edit))),
+            );
+            g.bench_function(
+                BenchmarkId::new(format!("with-exposure/{name}"), size.name()),
+                |b| b.iter(|| planner.plan(black_box(&edit))),
+            );
+        }
+        g.finish();
+    }
+}
+
+/// A plan's exposure diff, whole-world (the world and a copy with the plan applied, each
+/// evaluated in full: what every plan paid before) and incremental (only the LBs the plan can
+/// affect, against the planner's base).
+fn exposure_diff_bench(c: &mut Criterion) {
+    for size in sizes() {
+        let f = fixture(size);
+        let planner = Planner::new(&f.world);
+        let base = planner.reach();
+        let mut g = c.benchmark_group("exposure-diff");
+        tune(&mut g, size);
+        for (name, edit) in edits(&f.world) {
+            let p = planner.changes(&edit).expect("the bench edits are valid");
+            let overlay = overlay_of(&f.world, &p);
+            eprintln!(
+                "exposure-diff {name}/{}: {} of {} LBs evaluated again",
+                size.name(),
+                base.reevaluated(&overlay).len(),
+                base.exposure().load_balancers.len()
+            );
+            g.bench_function(
+                BenchmarkId::new(format!("incremental/{name}"), size.name()),
+                |b| b.iter(|| base.diff(black_box(&overlay_of(&f.world, &p)))),
+            );
+            g.bench_function(
+                BenchmarkId::new(format!("whole-world/{name}"), size.name()),
+                |b| b.iter(|| exposure_diff(black_box(&f.world), &apply_to_world(&f.world, &p))),
+            );
         }
         g.finish();
     }
@@ -127,8 +184,59 @@ fn plan_simple_bench(c: &mut Criterion) {
     }
 }
 
-/// The start of every front end, from a world file to what the LBC would do. Graph build and
-/// audit join this pipeline when they land (target for the large world: under 1 s).
+/// Reachability of every LB (the index of the world, then every listener and target), and
+/// its two halves.
+fn reach_bench(c: &mut Criterion) {
+    for size in sizes() {
+        let f = fixture(size);
+        let mut g = c.benchmark_group("reach");
+        tune(&mut g, size);
+        g.bench_function(BenchmarkId::new("index", size.name()), |b| {
+            b.iter(|| WorldIndex::new(black_box(&f.world)))
+        });
+        let idx = WorldIndex::new(&f.world);
+        g.bench_function(BenchmarkId::new("exposure-given-index", size.name()), |b| {
+            b.iter(|| exposure_with(black_box(&idx)))
+        });
+        g.bench_function(BenchmarkId::new("full", size.name()), |b| {
+            b.iter(|| exposure(black_box(&f.world)))
+        });
+        g.finish();
+    }
+}
+
+/// The whole-world topology from an index and exposure already computed (what `lbsg graph`
+/// and the TUI add on top of reachability).
+fn graph_bench(c: &mut Criterion) {
+    for size in sizes() {
+        let f = fixture(size);
+        let idx = WorldIndex::new(&f.world);
+        let e = exposure_with(&idx);
+        let mut g = c.benchmark_group("graph");
+        tune(&mut g, size);
+        g.bench_function(BenchmarkId::new("build", size.name()), |b| {
+            b.iter(|| build_with(black_box(&idx), black_box(&e)))
+        });
+        g.finish();
+    }
+}
+
+/// Every check (D01–D30, X01–X06) with the desired state, drift and exposure it reads.
+fn audit_bench(c: &mut Criterion) {
+    for size in sizes() {
+        let f = fixture(size);
+        let mut g = c.benchmark_group("audit");
+        tune(&mut g, size);
+        g.bench_function(BenchmarkId::new("full", size.name()), |b| {
+            b.iter(|| audit(black_box(&f.world)))
+        });
+        g.finish();
+    }
+}
+
+/// The start of every front end, from a world file: load, then what the LBC would do; and the
+/// whole analysis (index, reachability, graph, and the audit reusing that reachability;
+/// target for the large world: under 1 s).
 fn pipeline(c: &mut Criterion) {
     for size in sizes() {
         let f = fixture(size);
@@ -141,6 +249,18 @@ fn pipeline(c: &mut Criterion) {
                     let w = load_str(black_box(text), "bench").unwrap();
                     let changes = Planner::new(&w).drift().changes.len();
                     (w, changes)
+                })
+            });
+            let id = format!("load+reach+graph+audit/{format}");
+            g.bench_function(BenchmarkId::new(id, size.name()), |b| {
+                b.iter_with_large_drop(|| {
+                    let w = load_str(black_box(text), "bench").unwrap();
+                    let idx = WorldIndex::new(&w);
+                    let e = exposure_with(&idx);
+                    let nodes = build_with(&idx, &e).node_count();
+                    let findings = audit_with(&w, &e).findings.len();
+                    drop((idx, e));
+                    (w, nodes, findings)
                 })
             });
         }
@@ -156,6 +276,10 @@ criterion_group!(
     plan_bench,
     planner_bench,
     plan_simple_bench,
+    exposure_diff_bench,
+    reach_bench,
+    graph_bench,
+    audit_bench,
     pipeline
 );
 criterion_main!(benches);

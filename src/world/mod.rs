@@ -7,12 +7,14 @@ pub mod aws;
 pub mod controller;
 pub mod file;
 pub mod kube;
+pub mod overlay;
 
 use serde::{Deserialize, Serialize};
 
 pub use aws::*;
 pub use controller::{ControllerConfig, FeatureGates, Origin};
 pub use kube::*;
+pub use overlay::WorldOverlay;
 
 /// A collection the source may not have provided. `None` = unknown, `Some(empty)` = known empty.
 pub type Section<T> = Option<T>;

@@ -271,6 +271,12 @@ const CHECKS: &[Check] = &[
 
 /// Audit a world: run every check, fold in what controller events report, sort.
 pub fn audit(world: &World) -> Audit {
+    audit_with(world, &crate::core::reach::exposure(world))
+}
+
+/// [`audit`] with the world's exposure already computed (a front end that also draws the
+/// graph needs it anyway: on a large world it is the most expensive part of an audit).
+pub fn audit_with(world: &World, exposure: &crate::core::reach::Exposure) -> Audit {
     let ctx = Ctx::new(world);
     let mut findings: Vec<Finding> = CHECKS.iter().flat_map(|check| check(&ctx)).collect();
     events::fold_events(&ctx, &mut findings);
@@ -288,7 +294,7 @@ pub fn audit(world: &World) -> Audit {
     Audit {
         cluster: ctx.cluster.clone(),
         findings,
-        exposure: facts::exposure_lines(&crate::core::reach::exposure(world)),
+        exposure: facts::exposure_lines(exposure),
         notes,
     }
 }

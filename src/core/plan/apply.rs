@@ -3,10 +3,11 @@
 //! property "re-planning after apply gives an empty plan".
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use super::{ChangeKind, Plan, ResourceRef};
 use crate::core::lbc::naming::sha256_hex;
-use crate::world::{LoadBalancer, SecurityGroup, SgRule, World};
+use crate::world::{LoadBalancer, SecurityGroup, SgRule, World, WorldOverlay};
 
 /// The id a created SG gets in memory: stable for the same name, shaped like an EC2 id.
 pub fn simulated_sg_id(name: &str) -> String {
@@ -16,7 +17,16 @@ pub fn simulated_sg_id(name: &str) -> String {
 /// Apply every change of `plan` to a copy of `world`. Changes that cannot be done in place
 /// (`RecreateRequired`) are left out: the caller reports them.
 pub fn apply_to_world(world: &World, plan: &Plan) -> World {
+    let overlay = overlay_of(world, plan);
     let mut w = world.clone();
+    overlay.write_into(&mut w);
+    w
+}
+
+/// What applying `plan` replaces in `world`, without copying the world: every object the plan
+/// touches, as the plan leaves it (what [`apply_to_world`] writes into its copy).
+pub fn overlay_of(world: &World, plan: &Plan) -> WorldOverlay {
+    let mut o = WorldOverlay::default();
     let mut ids: BTreeMap<String, String> = BTreeMap::new();
     let real = |ids: &BTreeMap<String, String>, sg: &str| {
         ids.get(sg).cloned().unwrap_or_else(|| sg.to_string())
@@ -28,7 +38,7 @@ pub fn apply_to_world(world: &World, plan: &Plan) -> World {
                 set,
                 unset,
                 ..
-            } => patch_annotations(&mut w, resource, set, unset),
+            } => patch_annotations(world, &mut o, resource, set, unset),
             ChangeKind::CreateSecurityGroup {
                 id,
                 name,
@@ -48,18 +58,16 @@ pub fn apply_to_world(world: &World, plan: &Plan) -> World {
                     ingress: Vec::new(),
                     egress: Vec::new(),
                 };
-                w.aws
-                    .security_groups
-                    .get_or_insert_with(BTreeMap::new)
-                    .insert(new_id, sg);
+                if world.aws.security_groups.is_none() {
+                    o.creates_sg_list = true;
+                }
+                o.security_groups.insert(new_id, Some(sg));
             }
             ChangeKind::DeleteSecurityGroup { sg } => {
-                if let Some(sgs) = w.aws.security_groups.as_mut() {
-                    sgs.remove(&real(&ids, sg));
-                }
+                o.security_groups.insert(real(&ids, sg), None);
             }
             ChangeKind::AuthorizeIngress { sg, rules } => {
-                if let Some(g) = sg_mut(&mut w, &real(&ids, sg)) {
+                if let Some(g) = sg_mut(world, &mut o, &real(&ids, sg)) {
                     for r in rules {
                         let mut r = r.clone();
                         if let crate::world::Source::Group(src) = &r.source {
@@ -76,7 +84,7 @@ pub fn apply_to_world(world: &World, plan: &Plan) -> World {
                 }
             }
             ChangeKind::RevokeIngress { sg, rules, .. } => {
-                if let Some(g) = sg_mut(&mut w, &real(&ids, sg)) {
+                if let Some(g) = sg_mut(world, &mut o, &real(&ids, sg)) {
                     let keys: Vec<_> = rules.iter().map(|r| r.key()).collect();
                     g.ingress.retain(|e| !keys.contains(&e.rule.key()));
                 }
@@ -86,7 +94,7 @@ pub fn apply_to_world(world: &World, plan: &Plan) -> World {
                 security_groups,
                 private_link,
             } => {
-                if let Some(lb) = lb_mut(&mut w, load_balancer) {
+                if let Some(lb) = lb_mut(world, &mut o, load_balancer) {
                     lb.security_groups = security_groups.iter().map(|s| real(&ids, s)).collect();
                     if private_link.is_some() {
                         lb.enforce_private_link_sg = private_link.clone();
@@ -94,12 +102,12 @@ pub fn apply_to_world(world: &World, plan: &Plan) -> World {
                 }
             }
             ChangeKind::CreateTags { sg, tags } => {
-                if let Some(g) = sg_mut(&mut w, &real(&ids, sg)) {
+                if let Some(g) = sg_mut(world, &mut o, &real(&ids, sg)) {
                     g.tags.extend(tags.clone());
                 }
             }
             ChangeKind::DeleteTags { sg, keys } => {
-                if let Some(g) = sg_mut(&mut w, &real(&ids, sg)) {
+                if let Some(g) = sg_mut(world, &mut o, &real(&ids, sg)) {
                     for k in keys {
                         g.tags.remove(k);
                     }
@@ -108,28 +116,35 @@ pub fn apply_to_world(world: &World, plan: &Plan) -> World {
             ChangeKind::RecreateRequired { .. } => {}
         }
     }
-    w
+    o
 }
 
 fn patch_annotations(
-    w: &mut World,
+    world: &World,
+    o: &mut WorldOverlay,
     resource: &ResourceRef,
     set: &BTreeMap<String, String>,
     unset: &[String],
 ) {
     let meta = match resource {
-        ResourceRef::Service(k) => w
-            .kube
-            .services
-            .as_mut()
-            .and_then(|m| m.get_mut(k))
-            .map(|s| &mut s.meta),
-        ResourceRef::Ingress(k) => w
-            .kube
-            .ingresses
-            .as_mut()
-            .and_then(|m| m.get_mut(k))
-            .map(|i| &mut i.meta),
+        ResourceRef::Service(k) => match o.services.entry(k.clone()) {
+            Entry::Occupied(e) => Some(&mut e.into_mut().meta),
+            Entry::Vacant(e) => world
+                .kube
+                .services
+                .as_ref()
+                .and_then(|m| m.get(k))
+                .map(|s| &mut e.insert(s.clone()).meta),
+        },
+        ResourceRef::Ingress(k) => match o.ingresses.entry(k.clone()) {
+            Entry::Occupied(e) => Some(&mut e.into_mut().meta),
+            Entry::Vacant(e) => world
+                .kube
+                .ingresses
+                .as_ref()
+                .and_then(|m| m.get(k))
+                .map(|i| &mut e.insert(i.clone()).meta),
+        },
     };
     if let Some(meta) = meta {
         for k in unset {
@@ -148,10 +163,20 @@ pub fn next_resource_version(rv: &str) -> String {
     }
 }
 
-fn sg_mut<'a>(w: &'a mut World, id: &str) -> Option<&'a mut SecurityGroup> {
-    w.aws.security_groups.as_mut().and_then(|m| m.get_mut(id))
+/// The SG as the plan so far leaves it, copied into the overlay to be changed.
+fn sg_mut<'a>(world: &World, o: &'a mut WorldOverlay, id: &str) -> Option<&'a mut SecurityGroup> {
+    o.security_groups
+        .entry(id.to_string())
+        .or_insert_with(|| world.aws.security_groups.as_ref()?.get(id).cloned())
+        .as_mut()
 }
 
-fn lb_mut<'a>(w: &'a mut World, arn: &str) -> Option<&'a mut LoadBalancer> {
-    w.aws.load_balancers.as_mut().and_then(|m| m.get_mut(arn))
+fn lb_mut<'a>(world: &World, o: &'a mut WorldOverlay, arn: &str) -> Option<&'a mut LoadBalancer> {
+    match o.load_balancers.entry(arn.to_string()) {
+        Entry::Occupied(e) => Some(e.into_mut()),
+        Entry::Vacant(e) => {
+            let lb = world.aws.load_balancers.as_ref()?.get(arn)?;
+            Some(e.insert(lb.clone()))
+        }
+    }
 }

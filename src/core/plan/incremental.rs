@@ -8,8 +8,9 @@
 //! IngressGroup appearing or emptying) and controller-flag edits take the reference path.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
-use super::apply::{apply_to_world, next_resource_version};
+use super::apply::{apply_to_world, next_resource_version, overlay_of};
 use super::drift::{DriftParts, PartsOverlay, backend_parts, stack_drift, target_changes};
 use super::planner::{
     InvalidEdit, annotation_patch, change_key, combine, edit_warnings, edited_world, rule_changes,
@@ -22,6 +23,7 @@ use crate::core::lbc::model::StackId;
 use crate::core::lbc::target::{
     TargetMemo, TgbOutcome, collects_garbage, object_spec, reconcile_target_sg, target_sg_changes,
 };
+use crate::core::reach::ExposureBase;
 use crate::world::{AwsSide, Meta, ObjKey, Rule, SecurityGroup, World};
 
 /// The annotations that decide which IngressGroup an Ingress is in, and its place there
@@ -44,6 +46,7 @@ pub struct Planner<'w> {
     old_errors: BTreeSet<PlanError>,
     bindings: Bindings,
     merges: TargetMerges,
+    reach: OnceLock<ExposureBase<'w>>,
 }
 
 /// Which binding outcomes come from where.
@@ -118,6 +121,7 @@ impl<'w> Planner<'w> {
             parts,
             drift,
             bindings,
+            reach: OnceLock::new(),
         }
     }
 
@@ -133,6 +137,23 @@ impl<'w> Planner<'w> {
 
     /// Plan one edit of the world (validated first, like [`super::plan`]).
     pub fn plan(&self, edit: &Edit) -> Result<Plan, InvalidEdit> {
+        let mut plan = self.changes(edit)?;
+        plan.exposure = self.reach().diff(&overlay_of(self.world, &plan));
+        Ok(plan)
+    }
+
+    /// The world's exposure with and without the pending drift (every plan carries it), for
+    /// the exposure diffs of plans: computed on the first plan that needs it (a planner built
+    /// only for its drift does not pay for it).
+    pub fn reach(&self) -> &ExposureBase<'w> {
+        self.reach.get_or_init(|| {
+            ExposureBase::with_pending(self.world, overlay_of(self.world, &self.drift))
+        })
+    }
+
+    /// [`Planner::plan`] without the exposure diff: the changes, errors, warnings and risk
+    /// (what a preview shows while the user is still typing).
+    pub fn changes(&self, edit: &Edit) -> Result<Plan, InvalidEdit> {
         let (first, after) = match edit {
             Edit::Annotations {
                 resource,
@@ -163,7 +184,7 @@ impl<'w> Planner<'w> {
         let mut plan = combine(edit, first, &self.pending, &self.old_errors, after);
         plan.errors.extend(touched_quota_errors(self.world, &plan));
         plan.warnings.extend(edit_warnings(self.world, edit));
-        super::planner::finish(self.world, &mut plan);
+        super::risk::refine(self.world, &mut plan);
         Ok(plan)
     }
 

@@ -41,6 +41,8 @@ pub fn plan_simple(world: &World, edit: &Edit) -> Result<Plan, InvalidEdit> {
 
 /// What every plan carries besides its changes: risk judged against the world before it, and
 /// the exposure before and after.
+/// (The reference: the whole world's exposure before and after; the incremental planner
+/// re-evaluates only what the plan can affect.)
 pub(crate) fn finish(world: &World, plan: &mut Plan) {
     super::risk::refine(world, plan);
     plan.exposure = crate::core::reach::exposure_diff(world, &apply_to_world(world, plan));

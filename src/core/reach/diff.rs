@@ -185,15 +185,30 @@ pub fn exposure_diff(before: &World, after: &World) -> ExposureDiff {
 }
 
 pub fn diff_exposures(before: &Exposure, after: &Exposure) -> ExposureDiff {
+    let arns: BTreeSet<&String> = before
+        .load_balancers
+        .keys()
+        .chain(after.load_balancers.keys())
+        .collect();
+    diff_lbs(arns.iter().map(|arn| {
+        (
+            before.load_balancers.get(*arn),
+            after.load_balancers.get(*arn),
+        )
+    }))
+}
+
+/// The diff of load balancers given as (before, after) pairs in ARN order; a pair that is the
+/// same LB unchanged adds nothing.
+pub(crate) fn diff_lbs<'a>(
+    pairs: impl Iterator<Item = (Option<&'a LbReach>, Option<&'a LbReach>)> + Clone,
+) -> ExposureDiff {
     let mut out = ExposureDiff::default();
-    for arn in after.load_balancers.keys() {
-        if !before.load_balancers.contains_key(arn) {
-            out.load_balancers_added.push(arn.clone());
-        }
-    }
-    for arn in before.load_balancers.keys() {
-        if !after.load_balancers.contains_key(arn) {
-            out.load_balancers_removed.push(arn.clone());
+    for (b, a) in pairs.clone() {
+        match (b, a) {
+            (None, Some(a)) => out.load_balancers_added.push(a.arn.clone()),
+            (Some(b), None) => out.load_balancers_removed.push(b.arn.clone()),
+            _ => {}
         }
     }
     let empty_lb = |lb: &LbReach| LbReach {
@@ -202,22 +217,13 @@ pub fn diff_exposures(before: &Exposure, after: &Exposure) -> ExposureDiff {
         frontend_ports: PortMap::default(),
         ..lb.clone()
     };
-    let arns: BTreeSet<&String> = before
-        .load_balancers
-        .keys()
-        .chain(after.load_balancers.keys())
-        .collect();
-    for arn in arns {
-        let (b, a) = match (
-            before.load_balancers.get(arn),
-            after.load_balancers.get(arn),
-        ) {
-            (Some(b), Some(a)) => (b.clone(), a.clone()),
-            (Some(b), None) => (b.clone(), empty_lb(b)),
-            (None, Some(a)) => (empty_lb(a), a.clone()),
-            (None, None) => continue,
-        };
-        diff_lb(&b, &a, &mut out);
+    for pair in pairs {
+        match pair {
+            (Some(b), Some(a)) => diff_lb(b, a, &mut out),
+            (Some(b), None) => diff_lb(b, &empty_lb(b), &mut out),
+            (None, Some(a)) => diff_lb(&empty_lb(a), a, &mut out),
+            (None, None) => {}
+        }
     }
     out
 }
@@ -226,7 +232,7 @@ fn listener_key(lb: &LbReach, l: &ListenerReach) -> String {
     format!("{}|{}|{}", lb.arn, l.protocol.to_ascii_uppercase(), l.port)
 }
 
-fn diff_lb(before: &LbReach, after: &LbReach, out: &mut ExposureDiff) {
+fn diff_lb<'a>(before: &'a LbReach, after: &'a LbReach, out: &mut ExposureDiff) {
     let gained = after.frontend_ports.difference(&before.frontend_ports);
     let lost = before.frontend_ports.difference(&after.frontend_ports);
     if !gained.is_empty() || !lost.is_empty() {
@@ -236,16 +242,16 @@ fn diff_lb(before: &LbReach, after: &LbReach, out: &mut ExposureDiff) {
             lost,
         });
     }
-    let index = |lb: &LbReach| -> BTreeMap<String, ListenerReach> {
+    let index = |lb: &'a LbReach| -> BTreeMap<String, &'a ListenerReach> {
         lb.listeners
             .iter()
-            .map(|l| (listener_key(lb, l), l.clone()))
+            .map(|l| (listener_key(lb, l), l))
             .collect()
     };
     let (b, a) = (index(before), index(after));
     let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
     for key in keys {
-        let (bl, al) = (b.get(key), a.get(key));
+        let (bl, al) = (b.get(key).copied(), a.get(key).copied());
         let Some(any) = al.or(bl) else { continue };
         let change = match (bl, al) {
             (None, Some(_)) => Change::Added,
@@ -268,7 +274,28 @@ fn diff_lb(before: &LbReach, after: &LbReach, out: &mut ExposureDiff) {
             s
         };
         let (bf, af) = (fam(bl), fam(al));
-        let (bt, at) = (reachable_targets(before, bl), reachable_targets(after, al));
+        // the same target groups evaluated the same way reach the same targets: skip
+        // collecting thousands of them (most LBs a change touches only change sources)
+        let same_targets = match (bl, al) {
+            (Some(b), Some(a)) => {
+                b.target_groups == a.target_groups
+                    && b.target_groups
+                        .iter()
+                        .all(|arn| before.target_groups.get(arn) == after.target_groups.get(arn))
+            }
+            _ => false,
+        };
+        let (bt, at) = if same_targets {
+            (BTreeSet::new(), BTreeSet::new())
+        } else {
+            (reachable_targets(before, bl), reachable_targets(after, al))
+        };
+        let targets = |a: &BTreeSet<TargetKey<'_>>, b: &BTreeSet<TargetKey<'_>>| {
+            // formatted only when they differ: a listener may reach thousands of targets
+            let mut v: Vec<String> = a.difference(b).map(target_text).collect();
+            v.sort();
+            v
+        };
         let d = ListenerDiff {
             load_balancer: after.arn.clone(),
             load_balancer_name: after.name.clone(),
@@ -282,8 +309,8 @@ fn diff_lb(before: &LbReach, after: &LbReach, out: &mut ExposureDiff) {
             sources_after: as_.describe(),
             internet_gained: af.difference(&bf).cloned().collect(),
             internet_lost: bf.difference(&af).cloned().collect(),
-            targets_newly_reachable: at.difference(&bt).cloned().collect(),
-            targets_newly_blocked: bt.difference(&at).cloned().collect(),
+            targets_newly_reachable: targets(&at, &bt),
+            targets_newly_blocked: targets(&bt, &at),
         };
         let unchanged = d.change == Change::Changed
             && d.sources_gained.is_empty()
@@ -298,8 +325,19 @@ fn diff_lb(before: &LbReach, after: &LbReach, out: &mut ExposureDiff) {
     }
 }
 
-/// `<tg>|<target>|<port>` of every target the listener reaches.
-fn reachable_targets(lb: &LbReach, l: Option<&ListenerReach>) -> BTreeSet<String> {
+/// A target behind a listener: (TG ARN, target id, port).
+type TargetKey<'a> = (&'a str, &'a str, Option<u16>);
+
+/// `<tg>|<target>|<port>`.
+fn target_text((tg, id, port): &TargetKey<'_>) -> String {
+    format!(
+        "{tg}|{id}|{}",
+        port.map(|p| p.to_string()).unwrap_or_default()
+    )
+}
+
+/// Every target the listener reaches.
+fn reachable_targets<'a>(lb: &'a LbReach, l: Option<&'a ListenerReach>) -> BTreeSet<TargetKey<'a>> {
     let mut out = BTreeSet::new();
     let Some(l) = l else { return out };
     for arn in &l.target_groups {
@@ -308,12 +346,7 @@ fn reachable_targets(lb: &LbReach, l: Option<&ListenerReach>) -> BTreeSet<String
         };
         for set in tg.sets.iter().filter(|s| s.verdict == Verdict::Admitted) {
             for t in &set.targets {
-                out.insert(format!(
-                    "{}|{}|{}",
-                    arn,
-                    t.id,
-                    t.port.map(|p| p.to_string()).unwrap_or_default()
-                ));
+                out.insert((arn.as_str(), t.id.as_str(), t.port));
             }
         }
     }

@@ -111,9 +111,10 @@ pub fn exposure_with(idx: &WorldIndex<'_>) -> Exposure {
         out.notes.push("listeners not loaded".into());
     }
     for lb in aws.load_balancers.iter().flat_map(|m| m.values()) {
+        let lb = idx.lb(&lb.arn).unwrap_or(lb);
         out.load_balancers.insert(lb.arn.clone(), lb_reach(idx, lb));
     }
-    for (r, owned) in &idx.owned {
+    for (r, owned) in idx.owned.iter() {
         out.resources
             .insert(r.to_string(), resource_reach(r, owned, &out.load_balancers));
     }

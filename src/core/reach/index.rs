@@ -4,14 +4,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::addr::AddrSet;
 use super::admit::PrefixLists;
 use super::owners::{self, Owned};
 use crate::core::plan::ResourceRef;
 use crate::world::{
-    EndpointSlice, Listener, LoadBalancer, NetworkInterface, Node, SecurityGroup, TargetGroup,
-    TargetGroupBinding, World,
+    EndpointSlice, Listener, LoadBalancer, NetworkInterface, Node, ObjKey, SecurityGroup, Service,
+    TargetGroup, TargetGroupBinding, World, WorldOverlay,
 };
 
 /// The tag the LBC puts on the shared backend SG.
@@ -19,7 +20,21 @@ const BACKEND_SG_TAG: (&str, &str) = ("elbv2.k8s.aws/resource", "backend-sg");
 
 pub struct WorldIndex<'w> {
     pub world: &'w World,
-    pub prefix_lists: PrefixLists,
+    pub prefix_lists: Arc<PrefixLists>,
+    /// The lookups no plan changes, shared with [`WorldIndex::overlaid`] indexes.
+    lookups: Arc<Lookups<'w>>,
+    /// The shared backend SG(s) of this cluster.
+    pub backend_sgs: BTreeSet<String>,
+    /// Which LBs each Service/Ingress owns, and how that was decided.
+    pub owned: Arc<BTreeMap<ResourceRef, Vec<Owned>>>,
+    pub owners_of_lb: Arc<HashMap<String, Vec<ResourceRef>>>,
+    /// Objects seen in place of the world's own.
+    overlay: Option<&'w WorldOverlay>,
+}
+
+/// Lookups over objects a plan never changes (ENIs, instances, listeners, target groups,
+/// bindings, EndpointSlices, nodes).
+struct Lookups<'w> {
     eni_by_ip: HashMap<IpAddr, &'w NetworkInterface>,
     /// Delegated prefixes, sorted by start: (start, end, ENI).
     prefixes_v4: Vec<(u32, u32, &'w NetworkInterface)>,
@@ -30,11 +45,8 @@ pub struct WorldIndex<'w> {
     tgbs_by_tg: HashMap<&'w str, Vec<&'w TargetGroupBinding>>,
     slices_by_service: HashMap<&'w str, HashMap<&'w str, Vec<&'w EndpointSlice>>>,
     nodes_by_instance: HashMap<&'w str, &'w Node>,
-    /// The shared backend SG(s) of this cluster.
-    pub backend_sgs: BTreeSet<String>,
-    /// Which LBs each Service/Ingress owns, and how that was decided.
-    pub owned: BTreeMap<ResourceRef, Vec<Owned>>,
-    pub owners_of_lb: HashMap<String, Vec<ResourceRef>>,
+    /// Nodes the LBC may register as instance targets, by instance id (sorted).
+    registrable_nodes: Vec<(&'w str, &'w Node)>,
 }
 
 impl<'w> WorldIndex<'w> {
@@ -117,6 +129,15 @@ impl<'w> WorldIndex<'w> {
             .filter_map(|n| n.instance_id().map(|i| (i, n)))
             .collect();
 
+        let mut registrable_nodes: Vec<(&str, &Node)> = kube
+            .nodes
+            .iter()
+            .flat_map(|m| m.values())
+            .filter(|n| super::targets::registrable(n))
+            .filter_map(|n| n.instance_id().map(|i| (i, n)))
+            .collect();
+        registrable_nodes.sort_by_key(|(i, _)| *i);
+
         let backend_sgs = backend_sgs(world);
         let owned = owners::resolve(world);
         let mut owners_of_lb: HashMap<String, Vec<ResourceRef>> = HashMap::new();
@@ -130,28 +151,71 @@ impl<'w> WorldIndex<'w> {
         }
         Self {
             world,
-            prefix_lists: PrefixLists::new(aws.prefix_lists.as_ref()),
-            eni_by_ip,
-            prefixes_v4,
-            prefixes_v6,
-            primary_eni,
-            listeners_by_lb,
-            tgs_by_lb,
-            tgbs_by_tg,
-            slices_by_service,
-            nodes_by_instance,
+            prefix_lists: Arc::new(PrefixLists::new(aws.prefix_lists.as_ref())),
+            lookups: Arc::new(Lookups {
+                eni_by_ip,
+                prefixes_v4,
+                prefixes_v6,
+                primary_eni,
+                listeners_by_lb,
+                tgs_by_lb,
+                tgbs_by_tg,
+                slices_by_service,
+                nodes_by_instance,
+                registrable_nodes,
+            }),
             backend_sgs,
-            owned,
-            owners_of_lb,
+            owned: Arc::new(owned),
+            owners_of_lb: Arc::new(owners_of_lb),
+            overlay: None,
+        }
+    }
+
+    /// This index with `overlay`'s objects (a plan's security groups, load balancers and
+    /// Services) in place of the world's own, without indexing the world again. Owners stay
+    /// this world's: no overlay changes which LB a Service owns (stack tags and hostnames), and
+    /// an Ingress moved to another group changes only [`LbReach::owners`](super::LbReach).
+    pub fn overlaid<'a>(&'a self, overlay: &'a WorldOverlay) -> WorldIndex<'a> {
+        let mut backend_sgs = self.backend_sgs.clone();
+        if !has_backend_flag(self.world) {
+            let cluster = self.world.cluster_name();
+            for (id, sg) in &overlay.security_groups {
+                backend_sgs.remove(id);
+                if sg.as_ref().is_some_and(|sg| tagged_backend(sg, cluster)) {
+                    backend_sgs.insert(id.clone());
+                }
+            }
+        }
+        WorldIndex {
+            world: self.world,
+            prefix_lists: Arc::clone(&self.prefix_lists),
+            lookups: Arc::clone(&self.lookups) as Arc<Lookups<'a>>,
+            backend_sgs,
+            owned: Arc::clone(&self.owned),
+            owners_of_lb: Arc::clone(&self.owners_of_lb),
+            overlay: Some(overlay),
         }
     }
 
     pub fn sg(&self, id: &str) -> Option<&'w SecurityGroup> {
-        self.world.aws.security_groups.as_ref()?.get(id)
+        match self.overlay {
+            Some(o) => o.sg(self.world, id),
+            None => self.world.aws.security_groups.as_ref()?.get(id),
+        }
     }
 
     pub fn lb(&self, arn: &str) -> Option<&'w LoadBalancer> {
-        self.world.aws.load_balancers.as_ref()?.get(arn)
+        match self.overlay {
+            Some(o) => o.lb(self.world, arn),
+            None => self.world.aws.load_balancers.as_ref()?.get(arn),
+        }
+    }
+
+    pub fn service(&self, key: &ObjKey) -> Option<&'w Service> {
+        match self.overlay {
+            Some(o) => o.service(self.world, key),
+            None => self.world.kube.services.as_ref()?.get(key),
+        }
     }
 
     pub fn eni(&self, id: &str) -> Option<&'w NetworkInterface> {
@@ -164,25 +228,26 @@ impl<'w> WorldIndex<'w> {
 
     /// The ENI holding `ip`: an exact address first, else a delegated prefix containing it.
     pub fn eni_by_ip(&self, ip: IpAddr) -> Option<&'w NetworkInterface> {
-        if let Some(e) = self.eni_by_ip.get(&ip) {
+        if let Some(e) = self.lookups.eni_by_ip.get(&ip) {
             return Some(e);
         }
         match ip {
-            IpAddr::V4(a) => find_range(&self.prefixes_v4, u32::from(a)),
-            IpAddr::V6(a) => find_range(&self.prefixes_v6, u128::from(a)),
+            IpAddr::V4(a) => find_range(&self.lookups.prefixes_v4, u32::from(a)),
+            IpAddr::V6(a) => find_range(&self.lookups.prefixes_v6, u128::from(a)),
         }
     }
 
     /// The instance's primary ENI (device index 0), the one instance targets use.
     pub fn primary_eni(&self, instance_id: &str) -> Option<&'w NetworkInterface> {
-        self.primary_eni.get(instance_id).copied()
+        self.lookups.primary_eni.get(instance_id).copied()
     }
 
     /// Listeners of an LB by port; `None` when listeners were not loaded at all.
     pub fn listeners(&self, lb_arn: &str) -> Option<&[&'w Listener]> {
         self.world.aws.listeners.as_ref()?;
         Some(
-            self.listeners_by_lb
+            self.lookups
+                .listeners_by_lb
                 .get(lb_arn)
                 .map(Vec::as_slice)
                 .unwrap_or(&[]),
@@ -191,26 +256,37 @@ impl<'w> WorldIndex<'w> {
 
     /// Target groups that name this LB in their `LoadBalancerArns`.
     pub fn target_groups_of_lb(&self, lb_arn: &str) -> &[&'w TargetGroup] {
-        self.tgs_by_lb.get(lb_arn).map(Vec::as_slice).unwrap_or(&[])
+        self.lookups
+            .tgs_by_lb
+            .get(lb_arn)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     pub fn tgbs_of_tg(&self, tg_arn: &str) -> &[&'w TargetGroupBinding] {
-        self.tgbs_by_tg
+        self.lookups
+            .tgbs_by_tg
             .get(tg_arn)
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
 
     pub fn endpoint_slices(&self, namespace: &str, service: &str) -> &[&'w EndpointSlice] {
-        self.slices_by_service
+        self.lookups
+            .slices_by_service
             .get(namespace)
             .and_then(|m| m.get(service))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
 
+    /// Nodes the LBC may register as instance targets, sorted by instance id.
+    pub fn registrable_nodes(&self) -> &[(&'w str, &'w Node)] {
+        &self.lookups.registrable_nodes
+    }
+
     pub fn node_of_instance(&self, instance_id: &str) -> Option<&'w Node> {
-        self.nodes_by_instance.get(instance_id).copied()
+        self.lookups.nodes_by_instance.get(instance_id).copied()
     }
 
     /// IPv4 or IPv6 CIDRs of the LB's subnets (where its nodes take their addresses); `None`
@@ -271,21 +347,32 @@ fn find_range<T: Ord + Copy, V: Copy>(ranges: &[(T, T, V)], x: T) -> Option<V> {
 fn backend_sgs(world: &World) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     if let Some(c) = &world.controller
-        && !c.backend_security_group.is_empty()
+        && has_backend_flag(world)
     {
         out.insert(c.backend_security_group.clone());
         return out;
     }
     let cluster = world.cluster_name();
     for sg in world.aws.security_groups.iter().flat_map(|m| m.values()) {
-        let tagged = sg.tags.get(BACKEND_SG_TAG.0).map(String::as_str) == Some(BACKEND_SG_TAG.1);
-        let ours = match cluster {
-            Some(c) => sg.tags.get("elbv2.k8s.aws/cluster").map(String::as_str) == Some(c),
-            None => true,
-        };
-        if tagged && ours {
+        if tagged_backend(sg, cluster) {
             out.insert(sg.id.clone());
         }
     }
     out
+}
+
+fn has_backend_flag(world: &World) -> bool {
+    world
+        .controller
+        .as_ref()
+        .is_some_and(|c| !c.backend_security_group.is_empty())
+}
+
+fn tagged_backend(sg: &SecurityGroup, cluster: Option<&str>) -> bool {
+    let tagged = sg.tags.get(BACKEND_SG_TAG.0).map(String::as_str) == Some(BACKEND_SG_TAG.1);
+    let ours = match cluster {
+        Some(c) => sg.tags.get("elbv2.k8s.aws/cluster").map(String::as_str) == Some(c),
+        None => true,
+    };
+    tagged && ours
 }

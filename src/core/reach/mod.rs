@@ -6,6 +6,7 @@
 
 pub mod addr;
 pub mod admit;
+pub mod delta;
 pub mod diff;
 pub mod explain;
 pub mod exposure;
@@ -22,6 +23,7 @@ pub use admit::{
     Admission, AdmittedSources, PrefixLists, Principal, RuleRef, Verdict, admits, sg_admits,
     sgs_admit,
 };
+pub use delta::ExposureBase;
 pub use diff::{ExposureDiff, ListenerDiff, diff_exposures, exposure_diff};
 pub use explain::Code;
 pub use exposure::{Exposure, LbReach, ListenerReach, ResourceReach, exposure, exposure_with};

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::index::WorldIndex;
-use crate::world::{IntOrString, NetworkInterface, TargetGroup, TargetGroupBinding};
+use crate::world::{IntOrString, NetworkInterface, Node, TargetGroup, TargetGroupBinding};
 
 /// Where the target list came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -176,25 +176,26 @@ const EXCLUDE_LABELS: [&str; 2] = [
     "alpha.service-controller.kubernetes.io/exclude-balancer",
 ];
 
+/// Whether the LBC registers this node for any instance TGB (before the TGB's own selector).
+pub(super) fn registrable(n: &Node) -> bool {
+    let l = &n.meta.labels;
+    !EXCLUDE_LABELS.iter().any(|k| l.contains_key(*k))
+        && !l.contains_key("node-role.kubernetes.io/master")
+        && l.get("eks.amazonaws.com/compute-type").map(String::as_str) != Some("fargate")
+}
+
 /// Instance ids of the nodes the LBC registers for an instance TGB (lbc-semantics §8.1).
 fn eligible_instances<'w>(idx: &WorldIndex<'w>, tgb: &TargetGroupBinding) -> Vec<&'w str> {
-    let mut out: Vec<&str> = idx
-        .world
-        .kube
-        .nodes
+    // registrable nodes are indexed once, sorted by instance id: only the selector is per TGB
+    idx.registrable_nodes()
         .iter()
-        .flat_map(|m| m.values())
-        .filter(|n| {
-            let l = &n.meta.labels;
-            !EXCLUDE_LABELS.iter().any(|k| l.contains_key(*k))
-                && !l.contains_key("node-role.kubernetes.io/master")
-                && l.get("eks.amazonaws.com/compute-type").map(String::as_str) != Some("fargate")
-                && tgb.node_selector.iter().all(|(k, v)| l.get(k) == Some(v))
+        .filter(|(_, n)| {
+            tgb.node_selector
+                .iter()
+                .all(|(k, v)| n.meta.labels.get(k) == Some(v))
         })
-        .filter_map(|n| n.instance_id())
-        .collect();
-    out.sort_unstable();
-    out
+        .map(|(i, _)| *i)
+        .collect()
 }
 
 /// Ready endpoint addresses of the TGB's Service port, with the endpoint port.
@@ -203,12 +204,7 @@ fn endpoint_addresses(
     tgb: &TargetGroupBinding,
 ) -> Vec<(String, Option<u16>)> {
     let ns = tgb.meta.namespace.as_str();
-    let svc = idx
-        .world
-        .kube
-        .services
-        .as_ref()
-        .and_then(|m| m.get(&crate::world::ObjKey::new(ns, tgb.service_name.clone())));
+    let svc = idx.service(&crate::world::ObjKey::new(ns, tgb.service_name.clone()));
     // The EndpointSlice port carries the Service port's name.
     let port_name: Option<Option<String>> = svc.and_then(|s| {
         s.spec

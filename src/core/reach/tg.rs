@@ -4,7 +4,7 @@
 //! Targets are grouped by (SGs, ports) first, so a TG of 500 nodes sharing one node SG costs one
 //! evaluation, not 500.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -154,13 +154,27 @@ pub fn evaluate(idx: &WorldIndex<'_>, lb: &LoadBalancer, tg: &TargetGroup) -> Tg
         codes.push(Code::TargetsNotLoaded);
     }
     let traffic_protos = protos_of(tg.protocol.as_deref());
-    let mut groups: BTreeMap<SetKey<'_>, Vec<ResolvedTarget>> = BTreeMap::new();
+    // Thousands of targets fall into a few sets, mostly in runs (one instance TG: every node
+    // with the same SGs): try the last set first, then a hash; order the sets by key after.
+    let mut groups: Vec<(SetKey<'_>, Vec<ResolvedTarget>)> = Vec::new();
+    let mut slot: HashMap<SetKey<'_>, usize> = HashMap::new();
     for t in resolved {
-        groups
-            .entry((t.sgs.clone(), t.origin.clone(), t.port, t.health_check_port))
-            .or_default()
-            .push(t);
+        let same = |k: &SetKey<'_>| {
+            k.0 == t.sgs && k.1 == t.origin && k.2 == t.port && k.3 == t.health_check_port
+        };
+        let i = match groups.last() {
+            Some((k, _)) if same(k) => groups.len() - 1,
+            _ => {
+                let key = (t.sgs.clone(), t.origin.clone(), t.port, t.health_check_port);
+                *slot.entry(key.clone()).or_insert_with(|| {
+                    groups.push((key, Vec::new()));
+                    groups.len() - 1
+                })
+            }
+        };
+        groups[i].1.push(t);
     }
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
     let mut sets = Vec::with_capacity(groups.len());
     for ((sgs, origin, port, hc), members) in groups {
         sets.push(evaluate_set(
@@ -570,7 +584,7 @@ fn preserve_client_ip(
             let crate::core::plan::ResourceRef::Service(k) = r else {
                 return None;
             };
-            let svc = idx.world.kube.services.as_ref()?.get(k)?;
+            let svc = idx.service(k)?;
             let raw = svc.meta.annotations.get(TG_ATTRIBUTES_ANNOTATION)?;
             let map = crate::core::lbc::annotations::parse_string_map(raw)?;
             map.get("preserve_client_ip.enabled")

@@ -102,8 +102,10 @@ pub(crate) fn push_key(path: &str, key: &str) -> String {
     }
 }
 
-/// Upper bound on nodes materialised, so a file of nested aliases cannot exhaust memory.
-const MAX_NODES: usize = 5_000_000;
+/// Upper bound on nodes materialised by alias expansion, so a file of nested aliases cannot
+/// exhaust memory. Nodes written out in the file are bounded by its size: a large world file
+/// (the stretch world is 160 MB, ~9M nodes) is not an alias bomb.
+const MAX_EXPANDED: usize = 5_000_000;
 
 enum Frame<'t> {
     Seq {
@@ -123,7 +125,8 @@ struct Builder<'t> {
     stack: Vec<Frame<'t>>,
     anchors: HashMap<usize, (Node<'t>, usize)>,
     root: Option<Node<'t>>,
-    nodes: usize,
+    /// Nodes copied in by aliases so far.
+    expanded: usize,
 }
 
 impl<'t> Builder<'t> {
@@ -146,11 +149,11 @@ impl<'t> Builder<'t> {
         Problem::new(pos, &self.path(), message)
     }
 
-    /// Places a finished node into its parent (or as the document root). `added` is the number
-    /// of nodes this adds to the document (more than one for an expanded alias).
-    fn place(&mut self, node: Node<'t>, anchor: usize, added: usize) -> Res<()> {
-        self.nodes += added;
-        if self.nodes > MAX_NODES {
+    /// Places a finished node into its parent (or as the document root). `expanded` is the
+    /// number of nodes an alias copies in (0 for a node written out).
+    fn place(&mut self, node: Node<'t>, anchor: usize, expanded: usize) -> Res<()> {
+        self.expanded += expanded;
+        if self.expanded > MAX_EXPANDED {
             return Err(self.problem(node.pos, "document too large (alias expansion)"));
         }
         if anchor != 0 {
@@ -224,7 +227,7 @@ impl<'t> Builder<'t> {
                 } else {
                     Value::Scalar { text, plain }
                 };
-                self.place(Node { pos, value }, anchor, 1)
+                self.place(Node { pos, value }, anchor, 0)
             }
             Event::SequenceStart(_, anchor, _) => {
                 self.stack.push(Frame::Seq {
@@ -277,12 +280,11 @@ impl<'t> Builder<'t> {
                     }
                     None => return Err(self.problem(pos, "unbalanced collection end")),
                 };
-                // Children were already counted when placed; count only the collection itself.
-                self.place(node, anchor, 1)
+                self.place(node, anchor, 0)
             }
             Event::Alias(id) => match self.anchors.get(&id) {
                 // Checked before copying, so a nest of aliases is refused before it is built.
-                Some((_, count)) if self.nodes + count > MAX_NODES => {
+                Some((_, count)) if self.expanded + count > MAX_EXPANDED => {
                     Err(self.problem(pos, "document too large (alias expansion)"))
                 }
                 Some((node, count)) => {
@@ -320,7 +322,7 @@ fn build(text: &str) -> Result<Option<Node<'_>>, Failure> {
         stack: Vec::new(),
         anchors: HashMap::new(),
         root: None,
-        nodes: 0,
+        expanded: 0,
     };
     for item in Parser::new_from_str(text) {
         match item {
