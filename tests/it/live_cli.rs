@@ -11,8 +11,7 @@ use lbsg::world::file::load_path;
 use lbsg::world::{IntOrString, ObjKey, Source};
 use serde_json::{Value, json};
 
-use crate::aws_common::Env;
-use crate::aws_seed::{EXTRA_TGS, seed};
+use crate::aws_seed::EXTRA_TGS;
 use crate::fake_apiserver::FakeApiServer;
 use crate::live_cli_support::*;
 
@@ -146,16 +145,7 @@ async fn live_snapshot_no_kube_loads_the_account_at_page_arithmetic_cost() {
     else {
         return;
     };
-    let sdk = crate::aws_common::sdk_config(&proxy.url).await;
-    let env = Env {
-        aws: lbsg::infra::aws::Aws::new(&sdk),
-        ec2: aws_sdk_ec2::Client::new(&sdk),
-        elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
-        recorder: Default::default(),
-        account: proxy.account.clone(),
-    };
-    let s = seed(&env).await;
-    proxy.clear();
+    let s = seed_through(&proxy).await;
 
     let lbsg = Lbsg::new().aws(&proxy);
     let out = lbsg.path("account.yaml");

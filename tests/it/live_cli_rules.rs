@@ -45,17 +45,7 @@ async fn live_rule_apply_authorizes_and_revokes_only_with_consent() {
         return;
     };
     let (vpc, _) = seed_vpc(&ec2).await;
-    let sg = ec2
-        .create_security_group()
-        .group_name("app")
-        .description("app servers")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_string();
+    let sg = app_sg(&ec2, &vpc).await;
     proxy.clear();
     let lbsg = Lbsg::new().aws(&proxy);
     let run = |verb: &str, edit: &[&str], extra: &[&str]| {
@@ -117,17 +107,7 @@ async fn live_rule_apply_on_a_group_changed_since_the_plan_applies_nothing() {
         return;
     };
     let (vpc, _) = seed_vpc(&ec2).await;
-    let sg = ec2
-        .create_security_group()
-        .group_name("app")
-        .description("app servers")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_string();
+    let sg = app_sg(&ec2, &vpc).await;
     proxy.clear();
     // Someone adds a rule after lbsg loaded the account (its first DescribeSecurityGroups) and
     // before the apply re-describes the group (its second).

@@ -164,6 +164,35 @@ pub async fn moto(test: &str) -> Option<(MotoProxy, aws_sdk_ec2::Client)> {
     Some((proxy, aws_sdk_ec2::Client::new(&sdk)))
 }
 
+/// The scenario of `aws_seed`, seeded through `proxy` (then its log is cleared).
+pub async fn seed_through(proxy: &MotoProxy) -> crate::aws_seed::Seeded {
+    let sdk = sdk_config(&proxy.url).await;
+    let env = crate::aws_common::Env {
+        aws: lbsg::infra::aws::Aws::new(&sdk),
+        ec2: aws_sdk_ec2::Client::new(&sdk),
+        elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
+        recorder: Default::default(),
+        account: proxy.account.clone(),
+    };
+    let s = crate::aws_seed::seed(&env).await;
+    proxy.clear();
+    s
+}
+
+/// A user-owned application security group ("app") in `vpc`.
+pub async fn app_sg(ec2: &aws_sdk_ec2::Client, vpc: &str) -> String {
+    ec2.create_security_group()
+        .group_name("app")
+        .description("app servers")
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string()
+}
+
 /// A VPC with two subnets (what an LBC cluster needs at least), through `ec2`.
 pub async fn seed_vpc(ec2: &aws_sdk_ec2::Client) -> (String, Vec<String>) {
     let vpc = ec2

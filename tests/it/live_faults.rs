@@ -7,29 +7,14 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::aws_common::{Env, moto_endpoint, sdk_config};
-use crate::aws_seed::{Seeded, seed};
+use crate::aws_common::moto_endpoint;
+use crate::aws_seed::Seeded;
 use crate::live_cli::stats_table;
 use crate::live_cli_support::*;
 use crate::moto_proxy::{Fault, Inject, MotoProxy};
 
 const ELB_LBS: &str = "elasticloadbalancing:DescribeLoadBalancers";
 const ELB_HEALTH: &str = "elasticloadbalancing:DescribeTargetHealth";
-
-/// The seeded scenario behind `proxy`, seeded through it (then its log is cleared).
-async fn seed_through(proxy: &MotoProxy) -> Seeded {
-    let sdk = sdk_config(&proxy.url).await;
-    let env = Env {
-        aws: lbsg::infra::aws::Aws::new(&sdk),
-        ec2: aws_sdk_ec2::Client::new(&sdk),
-        elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
-        recorder: Default::default(),
-        account: proxy.account.clone(),
-    };
-    let s = seed(&env).await;
-    proxy.clear();
-    s
-}
 
 async fn seeded(test: &str) -> Option<(MotoProxy, Seeded)> {
     let endpoint = moto_endpoint(test)?;

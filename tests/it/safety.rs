@@ -205,17 +205,7 @@ async fn safety_no_mutation_without_confirmation_live() {
         return;
     };
     let (vpc, _) = seed_vpc(&ec2).await;
-    let sg = ec2
-        .create_security_group()
-        .group_name("app")
-        .description("app servers")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_string();
+    let sg = app_sg(&ec2, &vpc).await;
     let fake = FakeApiServer::start().await;
     let vpc_arg = format!("--aws-vpc-id={vpc}");
     seed_cluster(&fake, &["--cluster-name=demo", &vpc_arg]);
