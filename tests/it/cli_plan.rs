@@ -160,6 +160,17 @@ fn invalid_edits_exit_2_and_name_the_value() {
             ],
             "Name tag",
         ),
+        (
+            // The LBC's own managed SG of a Service: named, it would be deleted while in use.
+            vec![
+                "plan",
+                "svc/default/web",
+                "--demo",
+                "--set",
+                "service.beta.kubernetes.io/aws-load-balancer-security-groups=sg-0web",
+            ],
+            "the LBC manages for a load balancer",
+        ),
     ] {
         let o = lbsg(&args);
         let (_, err) = text(&o);

@@ -22,9 +22,7 @@ pub const AUTHORIZED: &[i32] = &[80, 443];
 pub const WIDE: i32 = 1000;
 
 fn is_managed_frontend(sg: &SecurityGroup) -> bool {
-    ["service.k8s.aws/resource", "ingress.k8s.aws/resource"]
-        .iter()
-        .any(|k| sg.tags.get(*k).map(String::as_str) == Some("ManagedLBSecurityGroup"))
+    crate::core::lbc::tags::managed_lb_sg_key(sg).is_some()
 }
 
 /// Where an SG is attached: internet-facing LBs (with their listener ports), internal LBs, ENIs.

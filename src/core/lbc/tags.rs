@@ -14,6 +14,14 @@ pub const TAG_RESOURCE: &str = "elbv2.k8s.aws/resource";
 pub const BACKEND_SG_RESOURCE: &str = "backend-sg";
 /// Resource id of the managed frontend SG in a stack.
 pub const MANAGED_SG_RESOURCE_ID: &str = "ManagedLBSecurityGroup";
+
+/// The resource tag key by which `sg` is a load balancer SG the LBC created and manages
+/// (`service.k8s.aws/resource` or `ingress.k8s.aws/resource` = `ManagedLBSecurityGroup`).
+pub fn managed_lb_sg_key(sg: &crate::world::SecurityGroup) -> Option<&'static str> {
+    ["service.k8s.aws/resource", "ingress.k8s.aws/resource"]
+        .into_iter()
+        .find(|k| sg.tags.get(*k).map(String::as_str) == Some(MANAGED_SG_RESOURCE_ID))
+}
 /// Cluster tag of the pre-LBC ALB ingress controller, still recognised on discovery.
 pub const LEGACY_CLUSTER_TAG: &str = "ingress.k8s.aws/cluster";
 /// Keys starting with this are AWS-reserved and never added or removed.

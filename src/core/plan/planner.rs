@@ -9,6 +9,7 @@ use super::edit::{Edit, ResourceRef, parse_source, validate_cidr};
 use super::quotas::quota_errors;
 use super::{Change, ChangeKind, Owner, Plan, PlanError, Risk, drift};
 use crate::core::lbc::annotations::{ING_PREFIX, SVC_PREFIX, split_list};
+use crate::core::lbc::tags::{MANAGED_SG_RESOURCE_ID, managed_lb_sg_key};
 use crate::core::lbc::target::is_lbc_managed;
 use crate::world::{Origin, Rule, SecurityGroup, World};
 
@@ -236,6 +237,11 @@ fn validate_annotation(
         }
         "security-groups" => {
             for tok in split_list(value) {
+                if let Some(tag) = managed_lb_sg_tag(world, &tok) {
+                    return Err(bad(&format!(
+                        "{tok} is a security group the LBC manages for a load balancer ({tag}={MANAGED_SG_RESOURCE_ID}): it rewrites its rules and deletes it when its own object stops needing it (this object's own: at once, while the load balancer still uses it) — name a security group you own"
+                    )));
+                }
                 if tok.starts_with("sg-") {
                     parse_source(&tok).map_err(|e| bad(&e))?;
                     let known = world.aws.security_groups.as_ref();
@@ -258,6 +264,16 @@ fn validate_annotation(
         _ => {}
     }
     Ok(())
+}
+
+/// The tag by which the SG `tok` names (an id or a Name tag) is an LBC-managed load balancer SG.
+fn managed_lb_sg_tag(world: &World, tok: &str) -> Option<&'static str> {
+    let sgs = world.aws.security_groups.as_ref()?;
+    let sg = match sgs.get(tok) {
+        Some(sg) => sg,
+        None => sgs.values().find(|sg| sg.name_tag() == Some(tok))?,
+    };
+    managed_lb_sg_key(sg)
 }
 
 fn rule_edit(
