@@ -7,7 +7,7 @@ use super::args::{DevCommand, GenWorldArgs, SourceArgs};
 use super::source;
 use crate::core::desired::desired;
 use crate::core::plan::drift::drift_of;
-use crate::devtools::worldgen::{GenSpec, Size, generate, stats};
+use crate::devtools::worldgen::{GenSpec, Size, generate, quota, stats};
 use crate::world::file::save_path_atomic;
 
 pub fn run(src: &SourceArgs, cmd: &DevCommand) -> ExitCode {
@@ -38,6 +38,14 @@ fn gen_world(a: &GenWorldArgs) -> Result<(), String> {
         stats(&g.world),
         g.planted.len()
     );
+    let t = quota::target_counts(&g.world);
+    out.push_str(&format!(
+        "{} targets; largest: {} per target group, {} per ALB, {} per NLB and AZ\n",
+        t.total, t.max_per_tg.1, t.max_per_alb.1, t.max_per_nlb_az.1
+    ));
+    for e in t.excess() {
+        out.push_str(&format!("  over an AWS quota: {e}\n"));
+    }
     let mut by_kind: std::collections::BTreeMap<_, Vec<&str>> = std::collections::BTreeMap::new();
     for p in &g.planted {
         by_kind.entry(p.kind).or_default().push(&p.subject);

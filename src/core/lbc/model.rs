@@ -50,6 +50,9 @@ pub struct TargetGroupModel {
     /// The backing Service (`ns/name`) and its port as referenced.
     pub service: crate::world::ObjKey,
     pub service_port: crate::world::IntOrString,
+    /// `target-node-labels` (instance targets only): the labels a node needs to be registered,
+    /// the TargetGroupBinding's `nodeSelector`. Empty = every eligible node.
+    pub node_selector: BTreeMap<String, String>,
 }
 
 /// The model of one stack (a Service's NLB or an IngressGroup's ALB).

@@ -11,6 +11,7 @@
 mod infra;
 mod pad;
 mod problems;
+pub mod quota;
 pub mod rng;
 mod settle;
 mod workloads;

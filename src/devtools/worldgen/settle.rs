@@ -209,7 +209,7 @@ impl Gen {
                 service_name: tg.service.name.clone(),
                 service_port: tg.service_port.clone(),
                 networking,
-                node_selector: BTreeMap::new(),
+                node_selector: tg.node_selector.clone(),
                 ip_address_type: Some(tg.ip_address_type.clone()),
             };
             if let Some(map) = self.w.kube.target_group_bindings.as_mut() {

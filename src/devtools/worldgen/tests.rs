@@ -65,3 +65,29 @@ fn planted_problems_are_all_there_and_the_lbc_sees_the_ones_it_acts_on() {
         );
     }
 }
+
+#[test]
+fn generated_worlds_stay_within_aws_target_quotas() {
+    for size in [Size::Tiny, Size::Small] {
+        let g = generate(&GenSpec::new(3, size, 0.05)).unwrap();
+        let t = quota::target_counts(&g.world);
+        assert!(t.excess().is_empty(), "{size:?}: {:?}", t.excess());
+        assert!(t.total > 0);
+    }
+    // some instance-mode LBs are pinned to a node group, and their bindings select it
+    let g = small(0.0);
+    let pinned: Vec<_> = g
+        .world
+        .kube
+        .target_group_bindings
+        .iter()
+        .flat_map(|m| m.values())
+        .filter(|b| b.node_selector.contains_key("eks.amazonaws.com/nodegroup"))
+        .collect();
+    assert!(!pinned.is_empty());
+    assert!(
+        pinned
+            .iter()
+            .all(|b| b.target_type.as_deref() == Some("instance"))
+    );
+}

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::Gen;
-use super::infra::OFFICE_CIDR;
+use super::infra::{AZS, OFFICE_CIDR};
 use super::problems::ProblemKind;
+use super::quota::{NLB_TARGETS_PER_AZ, TARGETS_PER_ALB, TARGETS_PER_TG};
 use crate::world::{
     ContainerPort, Endpoint, EndpointPort, EndpointSlice, Ingress, IngressBackend, IngressClass,
     IngressClassParams, IngressPath, IngressRule, IntOrString, LoadBalancer, Meta, ObjKey, Pod,
@@ -47,6 +48,9 @@ const ROLES: [&str; 10] = [
 const TCP_PORTS: [i32; 10] = [443, 80, 8443, 9443, 8080, 5000, 6443, 9092, 5432, 8125];
 const TARGET_PORTS: [i32; 4] = [8080, 8443, 9000, 3000];
 pub(super) const INTERNAL_CLASS: &str = "alb-internal";
+/// Pods behind one Ingress backend, at most.
+const MAX_BACKEND_REPLICAS: usize = 4;
+const NODE_GROUP_LABEL: &str = "eks.amazonaws.com/nodegroup";
 
 /// The frontend of a generated LB Service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -281,6 +285,17 @@ impl Gen {
                 node_port: Some(node_port),
             });
         }
+        if !ip_target {
+            // every port is a target group registering the same nodes in each AZ
+            let tgs = spec.ports.len();
+            let fits = |nodes: usize| {
+                nodes <= TARGETS_PER_TG && nodes.div_ceil(AZS.len()) * tgs <= NLB_TARGETS_PER_AZ
+            };
+            if let Some(labels) = self.node_pool(fits) {
+                meta.annotations
+                    .insert(format!("{SVC}aws-load-balancer-target-node-labels"), labels);
+            }
+        }
         if !ip_target && self.rng.chance(0.2) {
             spec.external_traffic_policy = Some("Local".into());
             spec.health_check_node_port = Some(self.node_port());
@@ -403,6 +418,7 @@ impl Gen {
                 self.account,
                 self.rng.uid()
             );
+            let mut alb_budget = TARGETS_PER_ALB;
             for order in 0..size {
                 let ns = namespaces[self.rng.below(namespaces.len())].clone();
                 let name = format!(
@@ -439,7 +455,31 @@ impl Gen {
                     a.insert(format!("{ING}group.name"), g.clone());
                     a.insert(format!("{ING}group.order"), (order * 10).to_string());
                 }
-                let ip = self.rng.chance(0.5);
+                let mut ip = self.rng.chance(0.5);
+                let mut backends = self.rng.range(1, 2);
+                if !ip {
+                    // the members left share what is left of the ALB's targets
+                    let share = (alb_budget / (size - order)).min(TARGETS_PER_TG);
+                    let fits = |nodes: usize| nodes * backends <= share;
+                    let mut per_backend = self.net.nodes.len();
+                    if let Some(labels) = self.node_pool(fits) {
+                        a.insert(format!("{ING}target-node-labels"), labels);
+                        per_backend = self.pool_size();
+                        if per_backend * backends > share {
+                            backends = 1;
+                        }
+                    }
+                    if per_backend * backends > share {
+                        // not even one node group fits: pods it is
+                        a.remove(&format!("{ING}target-node-labels"));
+                        ip = true;
+                    } else {
+                        alb_budget -= per_backend * backends;
+                    }
+                }
+                if ip {
+                    alb_budget = alb_budget.saturating_sub(backends * MAX_BACKEND_REPLICAS);
+                }
                 a.insert(
                     format!("{ING}target-type"),
                     if ip { "ip" } else { "instance" }.to_string(),
@@ -450,7 +490,6 @@ impl Gen {
                     Some(g) => format!("group.ingress.k8s.aws/{g}"),
                     None => "ingress.k8s.aws/resources".to_string(),
                 }];
-                let backends = self.rng.range(1, 2);
                 let mut paths = Vec::new();
                 for b in 0..backends {
                     let svc = format!("{name}-svc-{b}");
@@ -489,6 +528,29 @@ impl Gen {
         }
     }
 
+    /// `target-node-labels` pinning an instance-mode LB to one node group, when registering
+    /// every node would pass AWS's target quotas (`fits(nodes per target group)` is false).
+    /// Clusters within the quotas still pin one LB in five, as teams do for placement.
+    fn node_pool(&mut self, fits: impl Fn(usize) -> bool) -> Option<String> {
+        if fits(self.net.nodes.len()) && !self.rng.chance(0.2) {
+            return None;
+        }
+        let serving: Vec<String> = self
+            .net
+            .groups
+            .iter()
+            .filter(|g| !g.excluded)
+            .map(|g| g.name.clone())
+            .collect();
+        let group = self.rng.pick(&serving)?;
+        Some(format!("{NODE_GROUP_LABEL}={group}"))
+    }
+
+    /// Nodes per node group (the generator sizes them equally).
+    fn pool_size(&self) -> usize {
+        self.net.nodes.len().div_ceil(self.net.groups.len().max(1))
+    }
+
     /// A Service behind an Ingress: ClusterIP with pods for ip targets, NodePort for instance.
     fn backend_service(&mut self, ns: &str, name: &str, ip: bool) {
         let meta = self.meta(ns, name);
@@ -516,7 +578,7 @@ impl Gen {
             );
         }
         if ip {
-            let replicas = self.rng.range(2, 4);
+            let replicas = self.rng.range(2, MAX_BACKEND_REPLICAS);
             self.pods(ns, name, replicas, &[("http".into(), 8080, "TCP".into())]);
         }
     }

@@ -4,6 +4,8 @@
 //! Backend-level settings are read from the Service's annotations merged over the Ingress's
 //! (Service keys win); IngressClassParams `targetType` wins over both.
 
+use std::collections::BTreeMap;
+
 use crate::core::lbc::annotations::{Annotations, Kind};
 use crate::core::lbc::model::TargetGroupModel;
 use crate::world::{ControllerConfig, IntOrString, NetworkingRule, Service, ServicePort, Tags};
@@ -232,9 +234,12 @@ pub fn build_target_group(
             "TargetGroup port is empty. Are you using the correct service type?".into()
         });
     }
-    if instance {
-        ann.string_map("target-node-labels")?;
-    }
+    // The Service's value wins over the Ingress's (`merged` lets it); ip targets ignore it.
+    let node_selector = if instance {
+        ann.string_map("target-node-labels")?.unwrap_or_default()
+    } else {
+        BTreeMap::new()
+    };
     // multi-cluster-target-group: the Ingress's value, else the Service's (parse errors fail).
     if m.ann().bool("multi-cluster-target-group")? != Some(true) {
         Annotations::new(Kind::Ingress, &svc.meta.annotations)
@@ -262,6 +267,7 @@ pub fn build_target_group(
             health_check_port: hc_port.to_string(),
             service: svc.meta.key(),
             service_port: port.clone(),
+            node_selector,
         },
         networking,
     })
@@ -371,6 +377,59 @@ mod tests {
             )
             .unwrap_err(),
             "target control port is not supported for instance target target group"
+        );
+    }
+
+    #[test]
+    fn target_node_labels_service_wins_ip_ignores_bad_fails() {
+        let cfg = ControllerConfig::default();
+        let build = |ing_ann: &[(&str, &str)], svc_ann: &[(&str, &str)]| {
+            let i = ing(ing_ann);
+            let m = Member {
+                ing: &i,
+                params: None,
+            };
+            build_target_group(
+                &cfg,
+                &m,
+                &svc(svc_ann, IntOrString::Int(8080)),
+                &IntOrString::Int(80),
+                "ipv4",
+                None,
+            )
+            .map(|tg| tg.model.node_selector)
+        };
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let on_ing = [
+            ("target-type", "instance"),
+            ("target-node-labels", "k1=v1, node.label/k2=v.2"),
+        ];
+        assert_eq!(
+            build(&on_ing, &[]),
+            Ok(map(&[("k1", "v1"), ("node.label/k2", "v.2")]))
+        );
+        assert_eq!(
+            build(&on_ing, &[("target-node-labels", "svc/k=v")]),
+            Ok(map(&[("svc/k", "v")]))
+        );
+        assert_eq!(
+            build(
+                &[("target-type", "ip"), ("target-node-labels", "k1=v1")],
+                &[]
+            ),
+            Ok(BTreeMap::new())
+        );
+        assert_eq!(
+            build(
+                &[("target-type", "instance"), ("target-node-labels", "k1")],
+                &[]
+            ),
+            Err("failed to parse stringMap annotation, alb.ingress.kubernetes.io/target-node-labels: k1".into())
         );
     }
 }

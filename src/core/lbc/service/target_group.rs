@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::lb_attrs::IP_TYPE_DUALSTACK;
+
+pub(crate) const TARGET_NODE_LABELS_KEY: &str = "aws-load-balancer-target-node-labels";
 use super::ownership::{
     LB_TYPE_KEY, LB_TYPE_NLB_IP, TARGET_TYPE_INSTANCE, TARGET_TYPE_IP, TARGET_TYPE_KEY,
 };
@@ -212,6 +214,17 @@ pub fn traffic_port(target_type: &str, port: &ServicePort) -> IntOrString {
     }
 }
 
+/// `aws-load-balancer-target-node-labels`: the nodes an instance target group registers. Ip
+/// targets ignore it (not even parsed).
+pub fn node_selector(svc: &Service, target_type: &str) -> Result<BTreeMap<String, String>, String> {
+    if target_type != TARGET_TYPE_INSTANCE {
+        return Ok(BTreeMap::new());
+    }
+    Ok(service_annotations(svc)
+        .string_map(TARGET_NODE_LABELS_KEY)?
+        .unwrap_or_default())
+}
+
 /// Build the target group of one listener port, failing with the LBC's messages in its order.
 pub fn build(
     cfg: &ControllerConfig,
@@ -242,6 +255,8 @@ pub fn build(
             "TargetGroup port is empty. When using Instance targets, your service be must of type 'NodePort' or 'LoadBalancer'".to_string()
         });
     }
+    // The binding is built after its target group: a malformed label map fails last.
+    let node_selector = node_selector(svc, &target_type)?;
     Ok(TargetGroup {
         model: TargetGroupModel {
             target_type,
@@ -251,6 +266,7 @@ pub fn build(
             health_check_port: hc_port.to_string(),
             service: ObjKey::new(svc.meta.namespace.clone(), svc.meta.name.clone()),
             service_port: IntOrString::Int(port.port),
+            node_selector,
         },
         health_check_port: hc_port,
         preserve_client_ip: preserve,
@@ -370,5 +386,35 @@ mod tests {
                 .map(|t| (t.model.port.clone(), t.preserve_client_ip)),
             Ok((IntOrString::Int(8080), false))
         );
+    }
+
+    #[test]
+    fn target_node_labels_select_nodes_for_instance_targets_only() {
+        let s = svc(
+            &[(TARGET_NODE_LABELS_KEY, "pool=a, node.label/zone=b.1")],
+            vec![],
+        );
+        let want = BTreeMap::from([
+            ("pool".to_string(), "a".to_string()),
+            ("node.label/zone".to_string(), "b.1".to_string()),
+        ]);
+        assert_eq!(node_selector(&s, "instance"), Ok(want));
+        assert_eq!(node_selector(&s, "ip"), Ok(BTreeMap::new()));
+        let bad = svc(&[(TARGET_NODE_LABELS_KEY, "pool")], vec![]);
+        assert_eq!(
+            node_selector(&bad, "instance"),
+            Err("failed to parse stringMap annotation, service.beta.kubernetes.io/aws-load-balancer-target-node-labels: pool".into())
+        );
+        assert_eq!(node_selector(&bad, "ip"), Ok(BTreeMap::new()));
+        // carried into the model the binding is built from
+        let p = port("http", 80, IntOrString::Int(8080), Some(31000));
+        let mut labelled = svc(&[(TARGET_NODE_LABELS_KEY, "pool=a")], vec![p.clone()]);
+        labelled.spec.type_ = "LoadBalancer".into();
+        let tg = build(&ControllerConfig::default(), &labelled, &p, "TCP", "ipv4").unwrap();
+        assert_eq!(tg.model.target_type, "instance");
+        let pool_a = BTreeMap::from([("pool".to_string(), "a".to_string())]);
+        assert_eq!(tg.model.node_selector, pool_a);
+        let spec = crate::core::lbc::target::TgbSpec::from_model("k", &tg.model, None);
+        assert_eq!(spec.node_selector, pool_a);
     }
 }

@@ -101,7 +101,6 @@ impl TgbSpec {
     }
 
     /// A binding the model of a stack would generate. The TGB lives in the Service's namespace.
-    /// The model carries no node selector; set one with [`TgbSpec::with_node_selector`].
     pub fn from_model(
         key: impl Into<String>,
         tg: &TargetGroupModel,
@@ -113,7 +112,7 @@ impl TgbSpec {
             target_type: tg.target_type.clone(),
             service_name: tg.service.name.clone(),
             service_port: tg.service_port.clone(),
-            node_selector: BTreeMap::new(),
+            node_selector: tg.node_selector.clone(),
             ip_address_type: Some(tg.ip_address_type.clone()).filter(|t| !t.is_empty()),
             networking,
         }
