@@ -51,7 +51,7 @@ pub fn target_counts(world: &World) -> TargetCounts {
         .filter_map(|s| Some((s.id.as_str(), s.availability_zone.as_deref()?)))
         .collect();
     let mut out = TargetCounts::default();
-    let mut raise = |slot: &mut (String, usize), id: String, n: usize| {
+    let raise = |slot: &mut (String, usize), id: String, n: usize| {
         if n > slot.1 {
             *slot = (id, n);
         }
