@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::addr::AddrSet;
@@ -110,9 +111,14 @@ pub fn exposure_with(idx: &WorldIndex<'_>) -> Exposure {
     if aws.listeners.is_none() {
         out.notes.push("listeners not loaded".into());
     }
-    for lb in aws.load_balancers.iter().flat_map(|m| m.values()) {
-        let lb = idx.lb(&lb.arn).unwrap_or(lb);
-        out.load_balancers.insert(lb.arn.clone(), lb_reach(idx, lb));
+    // Each LB's evaluation reads the shared index only: spread them over the cores.
+    let lbs: Vec<&LoadBalancer> = aws.load_balancers.iter().flat_map(|m| m.values()).collect();
+    let reached: Vec<LbReach> = lbs
+        .par_iter()
+        .map(|lb| lb_reach(idx, idx.lb(&lb.arn).unwrap_or(lb)))
+        .collect();
+    for r in reached {
+        out.load_balancers.insert(r.arn.clone(), r);
     }
     for (r, owned) in idx.owned.iter() {
         out.resources

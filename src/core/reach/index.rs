@@ -47,6 +47,9 @@ struct Lookups<'w> {
     nodes_by_instance: HashMap<&'w str, &'w Node>,
     /// Nodes the LBC may register as instance targets, by instance id (sorted).
     registrable_nodes: Vec<(&'w str, &'w Node)>,
+    /// Positions in `registrable_nodes` of the nodes carrying each label, ascending: a
+    /// binding's node selector reads one of these instead of every node.
+    registrable_by_label: HashMap<(&'w str, &'w str), Vec<u32>>,
 }
 
 impl<'w> WorldIndex<'w> {
@@ -137,6 +140,15 @@ impl<'w> WorldIndex<'w> {
             .filter_map(|n| n.instance_id().map(|i| (i, n)))
             .collect();
         registrable_nodes.sort_by_key(|(i, _)| *i);
+        let mut registrable_by_label: HashMap<(&str, &str), Vec<u32>> = HashMap::new();
+        for (pos, (_, n)) in (0u32..).zip(&registrable_nodes) {
+            for (k, v) in &n.meta.labels {
+                registrable_by_label
+                    .entry((k.as_str(), v.as_str()))
+                    .or_default()
+                    .push(pos);
+            }
+        }
 
         let backend_sgs = backend_sgs(world);
         let owned = owners::resolve(world);
@@ -163,6 +175,7 @@ impl<'w> WorldIndex<'w> {
                 slices_by_service,
                 nodes_by_instance,
                 registrable_nodes,
+                registrable_by_label,
             }),
             backend_sgs,
             owned: Arc::new(owned),
@@ -285,6 +298,34 @@ impl<'w> WorldIndex<'w> {
         &self.lookups.registrable_nodes
     }
 
+    /// Instance ids of the registrable nodes carrying every label of `selector`, sorted.
+    pub fn registrable_matching(&self, selector: &BTreeMap<String, String>) -> Vec<&'w str> {
+        let nodes = &self.lookups.registrable_nodes;
+        let by_label = &self.lookups.registrable_by_label;
+        // the rarest label's nodes, checked against the rest of the selector
+        let rarest = selector
+            .iter()
+            .map(|(k, v)| {
+                by_label
+                    .get(&(k.as_str(), v.as_str()))
+                    .map_or(&[][..], Vec::as_slice)
+            })
+            .min_by_key(|positions| positions.len());
+        let Some(positions) = rarest else {
+            return nodes.iter().map(|(i, _)| *i).collect();
+        };
+        positions
+            .iter()
+            .filter_map(|&p| nodes.get(p as usize))
+            .filter(|(_, n)| {
+                selector
+                    .iter()
+                    .all(|(k, v)| n.meta.labels.get(k) == Some(v))
+            })
+            .map(|(i, _)| *i)
+            .collect()
+    }
+
     pub fn node_of_instance(&self, instance_id: &str) -> Option<&'w Node> {
         self.lookups.nodes_by_instance.get(instance_id).copied()
     }
@@ -375,4 +416,60 @@ fn tagged_backend(sg: &SecurityGroup, cluster: Option<&str>) -> bool {
         None => true,
     };
     tagged && ours
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::devtools::worldgen::{GenSpec, Size, generate};
+
+    #[test]
+    fn node_selectors_match_what_a_scan_of_every_node_finds() {
+        let world = generate(&GenSpec::new(5, Size::Small, 0.0)).unwrap().world;
+        let idx = WorldIndex::new(&world);
+        let scan = |sel: &BTreeMap<String, String>| -> Vec<&str> {
+            idx.registrable_nodes()
+                .iter()
+                .filter(|(_, n)| sel.iter().all(|(k, v)| n.meta.labels.get(k) == Some(v)))
+                .map(|(i, _)| *i)
+                .collect()
+        };
+        let sel = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let mut selectors: Vec<BTreeMap<String, String>> = world
+            .kube
+            .target_group_bindings
+            .iter()
+            .flat_map(|m| m.values())
+            .map(|b| b.node_selector.clone())
+            .collect();
+        let pinned = selectors.iter().filter(|s| !s.is_empty()).count();
+        assert!(pinned > 0, "the generator pins some bindings");
+        selectors.extend([
+            sel(&[]),
+            sel(&[("topology.kubernetes.io/zone", "us-east-1b")]),
+            sel(&[
+                ("topology.kubernetes.io/zone", "us-east-1b"),
+                ("eks.amazonaws.com/nodegroup", "ng-0-managed"),
+            ]),
+            sel(&[("eks.amazonaws.com/nodegroup", "no-such-group")]),
+            sel(&[("no-such-label", "x")]),
+        ]);
+        for s in &selectors {
+            assert_eq!(idx.registrable_matching(s), scan(s), "{s:?}");
+        }
+        assert_eq!(
+            idx.registrable_matching(&sel(&[])).len(),
+            idx.registrable_nodes().len()
+        );
+        assert!(
+            !idx.registrable_matching(&selectors[selectors.len() - 3])
+                .is_empty(),
+            "the two-label selector matches some node"
+        );
+    }
 }

@@ -186,16 +186,8 @@ pub(super) fn registrable(n: &Node) -> bool {
 
 /// Instance ids of the nodes the LBC registers for an instance TGB (lbc-semantics §8.1).
 fn eligible_instances<'w>(idx: &WorldIndex<'w>, tgb: &TargetGroupBinding) -> Vec<&'w str> {
-    // registrable nodes are indexed once, sorted by instance id: only the selector is per TGB
-    idx.registrable_nodes()
-        .iter()
-        .filter(|(_, n)| {
-            tgb.node_selector
-                .iter()
-                .all(|(k, v)| n.meta.labels.get(k) == Some(v))
-        })
-        .map(|(i, _)| *i)
-        .collect()
+    // registrable nodes are indexed once, by label: only the selector is per TGB
+    idx.registrable_matching(&tgb.node_selector)
 }
 
 /// Ready endpoint addresses of the TGB's Service port, with the endpoint port.

@@ -131,12 +131,18 @@ fn read_world(at: &At<'_>) -> Res<World> {
     if let Some(c) = at.get("cluster")? {
         world.cluster = read_cluster(&c)?;
     }
+    // The two sides are independent: read them on two threads. The Kubernetes side's error
+    // still wins when both have one, as when they were read in turn.
+    let (kube_side, aws_side) = rayon::join(
+        || at.get("kubernetes")?.map(|k| kube::read(&k)).transpose(),
+        || at.get("aws")?.map(|a| aws::read(&a)).transpose(),
+    );
     let mut lbc_args = None;
-    if let Some(k) = at.get("kubernetes")? {
-        let (side, args) = kube::read(&k)?;
+    if let Some((side, args)) = kube_side? {
         world.kube = side;
         lbc_args = args;
     }
+    let aws_side = aws_side?;
     world.controller = match at.get("controller")? {
         Some(c) => Some(read_controller(&c)?),
         None => match lbc_args {
@@ -151,8 +157,8 @@ fn read_world(at: &At<'_>) -> Res<World> {
             .map(|c| c.cluster_name.clone())
             .filter(|n| !n.is_empty());
     }
-    if let Some(a) = at.get("aws")? {
-        world.aws = aws::read(&a)?;
+    if let Some(side) = aws_side {
+        world.aws = side;
     }
     Ok(world)
 }
