@@ -2,14 +2,15 @@
 //! SG → the cluster-wide desired rules per target SG, and the SGs garbage collection clears
 //! (lbc-semantics §8).
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::world::{EndpointSlice, ObjKey, Pod, Rule, World};
 
 use super::endpoints::{
-    EndpointEni, PodEni, TargetEndpoints, check_instance_backend, find_service_port,
-    instance_eni_refs, pod_eni, pod_enis_with, ready_pods_in, resolve_endpoint_enis,
+    EndpointEni, PodEni, TargetEndpoints, check_instance_backend, eligible_before_selector,
+    find_service_port, instance_eni_refs_of, matches_selector, pod_eni, pod_enis_with,
+    ready_pods_in, resolve_endpoint_enis,
 };
 use super::gc::{TargetSgChanges, is_lbc_managed, reconcile_target_sg};
 use super::permissions::permissions_for;
@@ -157,6 +158,8 @@ pub struct TargetMemo<'w> {
     select: SelectCtx<'w>,
     slices: BTreeMap<(&'w str, &'w str), Vec<&'w EndpointSlice>>,
     instance_sgs: RefCell<InstanceSgs>,
+    /// Eligible nodes by label, built on the first instance binding.
+    nodes: OnceCell<Result<EligibleNodes<'w>, TargetError>>,
     pod_enis: RefCell<BTreeMap<ObjKey, Result<PodEni<'w>, TargetError>>>,
 }
 
@@ -192,6 +195,7 @@ impl<'w> TargetMemo<'w> {
             },
             slices,
             instance_sgs: RefCell::new(BTreeMap::new()),
+            nodes: OnceCell::new(),
             pod_enis: RefCell::new(BTreeMap::new()),
         }
     }
@@ -271,11 +275,17 @@ impl<'w> TargetMemo<'w> {
         if let Some(hit) = self.instance_sgs.borrow().get(selector) {
             return hit.clone();
         }
-        let computed = instance_eni_refs(self.world, selector).and_then(|enis| {
-            enis.iter()
-                .map(|eni| self.select.sg_of(eni.eni_id, eni.security_groups))
-                .collect::<Result<BTreeSet<_>, _>>()
-        });
+        let nodes = match self.nodes.get_or_init(|| EligibleNodes::new(self.world)) {
+            Ok(nodes) => Ok(nodes.matching(selector)),
+            Err(e) => Err(e.clone()),
+        };
+        let computed = nodes
+            .and_then(|nodes| instance_eni_refs_of(self.world, nodes))
+            .and_then(|enis| {
+                enis.iter()
+                    .map(|eni| self.select.sg_of(eni.eni_id, eni.security_groups))
+                    .collect::<Result<BTreeSet<_>, _>>()
+            });
         self.instance_sgs
             .borrow_mut()
             .insert(selector.clone(), computed.clone());
@@ -451,4 +461,88 @@ pub fn collects_garbage(world: &World, sg: &crate::world::SecurityGroup) -> bool
         _ => true,
     };
     tagged && in_vpc
+}
+
+/// The nodes eligible before any selector, indexed by label: a selector reads the nodes of its
+/// rarest label instead of every node (one node group per selector on a large cluster).
+struct EligibleNodes<'w> {
+    nodes: Vec<&'w crate::world::Node>,
+    by_label: std::collections::HashMap<(&'w str, &'w str), Vec<u32>>,
+}
+
+impl<'w> EligibleNodes<'w> {
+    fn new(world: &'w World) -> Result<Self, TargetError> {
+        let nodes = eligible_before_selector(world)?;
+        let mut by_label: std::collections::HashMap<(&str, &str), Vec<u32>> =
+            std::collections::HashMap::new();
+        for (pos, n) in (0u32..).zip(&nodes) {
+            for (k, v) in &n.meta.labels {
+                by_label.entry((k, v)).or_default().push(pos);
+            }
+        }
+        Ok(Self { nodes, by_label })
+    }
+
+    /// The eligible nodes matching `selector`, in node order.
+    fn matching(&self, selector: &BTreeMap<String, String>) -> Vec<&'w crate::world::Node> {
+        let rarest = selector
+            .iter()
+            .map(|(k, v)| {
+                self.by_label
+                    .get(&(k.as_str(), v.as_str()))
+                    .map_or(&[][..], Vec::as_slice)
+            })
+            .min_by_key(|positions| positions.len());
+        match rarest {
+            None => self.nodes.clone(),
+            Some(positions) => positions
+                .iter()
+                .filter_map(|&p| self.nodes.get(p as usize).copied())
+                .filter(|n| matches_selector(n, selector))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod eligible_tests {
+    use super::*;
+    use crate::core::lbc::target::endpoints::eligible_nodes_by;
+    use crate::devtools::worldgen::{GenSpec, Size, generate};
+
+    #[test]
+    fn the_label_index_finds_what_a_scan_of_every_node_finds() {
+        let world = generate(&GenSpec::new(11, Size::Small, 0.0)).unwrap().world;
+        let index = EligibleNodes::new(&world).unwrap();
+        let mut selectors: Vec<BTreeMap<String, String>> = world
+            .kube
+            .target_group_bindings
+            .iter()
+            .flat_map(|m| m.values())
+            .map(|b| b.node_selector.clone())
+            .collect();
+        assert!(selectors.iter().any(|s| !s.is_empty()));
+        let sel = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        selectors.extend([
+            sel(&[]),
+            sel(&[("topology.kubernetes.io/zone", "us-east-1a")]),
+            sel(&[
+                ("topology.kubernetes.io/zone", "us-east-1a"),
+                ("eks.amazonaws.com/nodegroup", "ng-1-managed"),
+            ]),
+            sel(&[("missing", "label")]),
+        ]);
+        let names = |nodes: Vec<&crate::world::Node>| -> Vec<String> {
+            nodes.iter().map(|n| n.meta.name.clone()).collect()
+        };
+        for s in &selectors {
+            let want = names(eligible_nodes_by(&world, s).unwrap());
+            assert_eq!(names(index.matching(s)), want, "{s:?}");
+        }
+    }
 }

@@ -112,6 +112,15 @@ pub fn eligible_nodes_by<'w>(
     world: &'w World,
     node_selector: &BTreeMap<String, String>,
 ) -> Result<Vec<&'w Node>, TargetError> {
+    Ok(eligible_before_selector(world)?
+        .into_iter()
+        .filter(|n| matches_selector(n, node_selector))
+        .collect())
+}
+
+/// Nodes eligible for any instance binding: default exclusions, no deletion taint, Ready; in
+/// node order. A binding's selector then only narrows this list.
+pub fn eligible_before_selector(world: &World) -> Result<Vec<&Node>, TargetError> {
     let nodes = loaded(&world.kube.nodes, "nodes")?;
     Ok(nodes
         .values()
@@ -121,7 +130,6 @@ pub fn eligible_nodes_by<'w>(
                 .iter()
                 .any(|l| labels.contains_key(*l))
                 && labels.get(LABEL_COMPUTE_TYPE).map(String::as_str) != Some("fargate")
-                && node_selector.iter().all(|(k, v)| labels.get(k) == Some(v))
         })
         .filter(|n| {
             !n.taints.iter().any(|t| {
@@ -131,6 +139,12 @@ pub fn eligible_nodes_by<'w>(
         })
         .filter(|n| n.ready)
         .collect())
+}
+
+pub fn matches_selector(node: &Node, selector: &BTreeMap<String, String>) -> bool {
+    selector
+        .iter()
+        .all(|(k, v)| node.meta.labels.get(k) == Some(v))
 }
 
 /// The node's instance id as the LBC extracts it from `spec.providerID`.
@@ -222,7 +236,14 @@ pub fn instance_eni_refs<'w>(
     world: &'w World,
     node_selector: &BTreeMap<String, String>,
 ) -> Result<Vec<EniRef<'w>>, TargetError> {
-    let nodes = eligible_nodes_by(world, node_selector)?;
+    instance_eni_refs_of(world, eligible_nodes_by(world, node_selector)?)
+}
+
+/// [`instance_eni_refs`] for nodes already chosen (eligible and matching the selector).
+pub fn instance_eni_refs_of<'w>(
+    world: &'w World,
+    nodes: Vec<&'w Node>,
+) -> Result<Vec<EniRef<'w>>, TargetError> {
     // the endpoint resolver validates every provider id before any ENI lookup
     for node in &nodes {
         node_instance_id(node).map_err(TargetError::Lbc)?;
