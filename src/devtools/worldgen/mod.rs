@@ -9,7 +9,9 @@
 //! for the target rules. With no planted problems the drift of the result is empty.
 
 mod infra;
+mod ingresses;
 mod pad;
+mod pools;
 mod problems;
 pub mod quota;
 pub mod rng;
