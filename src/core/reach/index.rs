@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::addr::AddrSet;
 use super::admit::PrefixLists;
 use super::owners::{self, Owned};
+use crate::core::lbc::target::NodesByLabel;
 use crate::core::plan::ResourceRef;
 use crate::world::{
     EndpointSlice, Listener, LoadBalancer, NetworkInterface, Node, ObjKey, SecurityGroup, Service,
@@ -45,11 +46,9 @@ struct Lookups<'w> {
     tgbs_by_tg: HashMap<&'w str, Vec<&'w TargetGroupBinding>>,
     slices_by_service: HashMap<&'w str, HashMap<&'w str, Vec<&'w EndpointSlice>>>,
     nodes_by_instance: HashMap<&'w str, &'w Node>,
-    /// Nodes the LBC may register as instance targets, by instance id (sorted).
-    registrable_nodes: Vec<(&'w str, &'w Node)>,
-    /// Positions in `registrable_nodes` of the nodes carrying each label, ascending: a
-    /// binding's node selector reads one of these instead of every node.
-    registrable_by_label: HashMap<(&'w str, &'w str), Vec<u32>>,
+    /// Nodes the LBC may register as instance targets, by instance id (sorted), indexed by
+    /// label for the bindings' node selectors.
+    registrable_nodes: NodesByLabel<'w, &'w str>,
 }
 
 impl<'w> WorldIndex<'w> {
@@ -140,15 +139,6 @@ impl<'w> WorldIndex<'w> {
             .filter_map(|n| n.instance_id().map(|i| (i, n)))
             .collect();
         registrable_nodes.sort_by_key(|(i, _)| *i);
-        let mut registrable_by_label: HashMap<(&str, &str), Vec<u32>> = HashMap::new();
-        for (pos, (_, n)) in (0u32..).zip(&registrable_nodes) {
-            for (k, v) in &n.meta.labels {
-                registrable_by_label
-                    .entry((k.as_str(), v.as_str()))
-                    .or_default()
-                    .push(pos);
-            }
-        }
 
         let backend_sgs = backend_sgs(world);
         let owned = owners::resolve(world);
@@ -174,8 +164,7 @@ impl<'w> WorldIndex<'w> {
                 tgbs_by_tg,
                 slices_by_service,
                 nodes_by_instance,
-                registrable_nodes,
-                registrable_by_label,
+                registrable_nodes: NodesByLabel::new(registrable_nodes),
             }),
             backend_sgs,
             owned: Arc::new(owned),
@@ -295,35 +284,13 @@ impl<'w> WorldIndex<'w> {
 
     /// Nodes the LBC may register as instance targets, sorted by instance id.
     pub fn registrable_nodes(&self) -> &[(&'w str, &'w Node)] {
-        &self.lookups.registrable_nodes
+        self.lookups.registrable_nodes.items()
     }
 
     /// Instance ids of the registrable nodes carrying every label of `selector`, sorted.
     pub fn registrable_matching(&self, selector: &BTreeMap<String, String>) -> Vec<&'w str> {
-        let nodes = &self.lookups.registrable_nodes;
-        let by_label = &self.lookups.registrable_by_label;
-        // the rarest label's nodes, checked against the rest of the selector
-        let rarest = selector
-            .iter()
-            .map(|(k, v)| {
-                by_label
-                    .get(&(k.as_str(), v.as_str()))
-                    .map_or(&[][..], Vec::as_slice)
-            })
-            .min_by_key(|positions| positions.len());
-        let Some(positions) = rarest else {
-            return nodes.iter().map(|(i, _)| *i).collect();
-        };
-        positions
-            .iter()
-            .filter_map(|&p| nodes.get(p as usize))
-            .filter(|(_, n)| {
-                selector
-                    .iter()
-                    .all(|(k, v)| n.meta.labels.get(k) == Some(v))
-            })
-            .map(|(i, _)| *i)
-            .collect()
+        let matching = self.lookups.registrable_nodes.matching(selector);
+        matching.into_iter().map(|(i, _)| i).collect()
     }
 
     pub fn node_of_instance(&self, instance_id: &str) -> Option<&'w Node> {

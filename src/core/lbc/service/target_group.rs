@@ -4,8 +4,6 @@
 use std::collections::BTreeMap;
 
 use super::lb_attrs::IP_TYPE_DUALSTACK;
-
-pub(crate) const TARGET_NODE_LABELS_KEY: &str = "aws-load-balancer-target-node-labels";
 use super::ownership::{
     LB_TYPE_KEY, LB_TYPE_NLB_IP, TARGET_TYPE_INSTANCE, TARGET_TYPE_IP, TARGET_TYPE_KEY,
 };
@@ -14,6 +12,8 @@ use crate::core::lbc::annotations::Annotations;
 use crate::core::lbc::model::TargetGroupModel;
 use crate::world::controller::parse_go_bool;
 use crate::world::{ControllerConfig, IntOrString, ObjKey, Service, ServicePort};
+
+pub(crate) const TARGET_NODE_LABELS_KEY: &str = "aws-load-balancer-target-node-labels";
 
 pub const TG_IP_TYPE_IPV4: &str = "ipv4";
 pub const TG_IP_TYPE_IPV6: &str = "ipv6";

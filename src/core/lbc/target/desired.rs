@@ -9,10 +9,11 @@ use crate::world::{EndpointSlice, ObjKey, Pod, Rule, World};
 
 use super::endpoints::{
     EndpointEni, PodEni, TargetEndpoints, check_instance_backend, eligible_before_selector,
-    find_service_port, instance_eni_refs_of, matches_selector, pod_eni, pod_enis_with,
-    ready_pods_in, resolve_endpoint_enis,
+    find_service_port, instance_eni_refs_of, pod_eni, pod_enis_with, ready_pods_in,
+    resolve_endpoint_enis,
 };
 use super::gc::{TargetSgChanges, is_lbc_managed, reconcile_target_sg};
+use super::node_index::NodesByLabel;
 use super::permissions::permissions_for;
 use super::select::select_target_sg;
 use super::{StackId, TargetError, TgbSpec};
@@ -163,6 +164,18 @@ pub struct TargetMemo<'w> {
     pod_enis: RefCell<BTreeMap<ObjKey, Result<PodEni<'w>, TargetError>>>,
 }
 
+/// The nodes eligible before any selector; a binding's selector narrows them.
+type EligibleNodes<'w> = NodesByLabel<'w, ()>;
+
+fn eligible_nodes(world: &World) -> Result<EligibleNodes<'_>, TargetError> {
+    Ok(NodesByLabel::new(
+        eligible_before_selector(world)?
+            .into_iter()
+            .map(|n| ((), n))
+            .collect(),
+    ))
+}
+
 type InstanceSgs = BTreeMap<BTreeMap<String, String>, Result<BTreeSet<String>, TargetError>>;
 
 /// What choosing a target SG reads besides the ENI.
@@ -275,8 +288,12 @@ impl<'w> TargetMemo<'w> {
         if let Some(hit) = self.instance_sgs.borrow().get(selector) {
             return hit.clone();
         }
-        let nodes = match self.nodes.get_or_init(|| EligibleNodes::new(self.world)) {
-            Ok(nodes) => Ok(nodes.matching(selector)),
+        let nodes = match self.nodes.get_or_init(|| eligible_nodes(self.world)) {
+            Ok(nodes) => Ok(nodes
+                .matching(selector)
+                .into_iter()
+                .map(|(_, n)| n)
+                .collect()),
             Err(e) => Err(e.clone()),
         };
         let computed = nodes
@@ -463,47 +480,6 @@ pub fn collects_garbage(world: &World, sg: &crate::world::SecurityGroup) -> bool
     tagged && in_vpc
 }
 
-/// The nodes eligible before any selector, indexed by label: a selector reads the nodes of its
-/// rarest label instead of every node (one node group per selector on a large cluster).
-struct EligibleNodes<'w> {
-    nodes: Vec<&'w crate::world::Node>,
-    by_label: std::collections::HashMap<(&'w str, &'w str), Vec<u32>>,
-}
-
-impl<'w> EligibleNodes<'w> {
-    fn new(world: &'w World) -> Result<Self, TargetError> {
-        let nodes = eligible_before_selector(world)?;
-        let mut by_label: std::collections::HashMap<(&str, &str), Vec<u32>> =
-            std::collections::HashMap::new();
-        for (pos, n) in (0u32..).zip(&nodes) {
-            for (k, v) in &n.meta.labels {
-                by_label.entry((k, v)).or_default().push(pos);
-            }
-        }
-        Ok(Self { nodes, by_label })
-    }
-
-    /// The eligible nodes matching `selector`, in node order.
-    fn matching(&self, selector: &BTreeMap<String, String>) -> Vec<&'w crate::world::Node> {
-        let rarest = selector
-            .iter()
-            .map(|(k, v)| {
-                self.by_label
-                    .get(&(k.as_str(), v.as_str()))
-                    .map_or(&[][..], Vec::as_slice)
-            })
-            .min_by_key(|positions| positions.len());
-        match rarest {
-            None => self.nodes.clone(),
-            Some(positions) => positions
-                .iter()
-                .filter_map(|&p| self.nodes.get(p as usize).copied())
-                .filter(|n| matches_selector(n, selector))
-                .collect(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod eligible_tests {
     use super::*;
@@ -513,7 +489,7 @@ mod eligible_tests {
     #[test]
     fn the_label_index_finds_what_a_scan_of_every_node_finds() {
         let world = generate(&GenSpec::new(11, Size::Small, 0.0)).unwrap().world;
-        let index = EligibleNodes::new(&world).unwrap();
+        let index = eligible_nodes(&world).unwrap();
         let mut selectors: Vec<BTreeMap<String, String>> = world
             .kube
             .target_group_bindings
@@ -542,7 +518,8 @@ mod eligible_tests {
         };
         for s in &selectors {
             let want = names(eligible_nodes_by(&world, s).unwrap());
-            assert_eq!(names(index.matching(s)), want, "{s:?}");
+            let found = index.matching(s).into_iter().map(|(_, n)| n).collect();
+            assert_eq!(names(found), want, "{s:?}");
         }
     }
 }

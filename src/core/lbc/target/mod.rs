@@ -13,6 +13,7 @@ pub mod aggregate;
 pub mod desired;
 pub mod endpoints;
 pub mod gc;
+pub mod node_index;
 pub mod permissions;
 pub mod select;
 
@@ -33,6 +34,7 @@ pub use endpoints::{EndpointEni, TargetEndpoints, resolve_endpoint_enis};
 pub use gc::{
     NetworkingState, TargetSgChanges, description_is_managed, is_lbc_managed, reconcile_target_sg,
 };
+pub use node_index::NodesByLabel;
 pub use permissions::{numeric_ports, permissions_for};
 pub use select::select_target_sg;
 
