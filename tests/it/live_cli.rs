@@ -149,17 +149,7 @@ async fn live_snapshot_no_kube_loads_the_account_at_page_arithmetic_cost() {
 
     let lbsg = Lbsg::new().aws(&proxy);
     let out = lbsg.path("account.yaml");
-    let run = lbsg
-        .run(&[
-            "snapshot",
-            "--no-kube",
-            "--vpc-id",
-            &s.vpc,
-            "--out",
-            out.to_str().unwrap(),
-            "--stats",
-        ])
-        .await;
+    let run = aws_snapshot(&lbsg, &s.vpc, &out).await;
     assert_eq!(run.code, Some(0), "{run}");
 
     // The file holds the VPC's resources and nothing of the other VPC.

@@ -139,6 +139,20 @@ impl Lbsg {
     }
 }
 
+/// `lbsg snapshot` of one VPC's AWS side (no cluster) with `--stats`, into `out`.
+pub async fn aws_snapshot(lbsg: &Lbsg, vpc: &str, out: &std::path::Path) -> Run {
+    lbsg.run(&[
+        "snapshot",
+        "--no-kube",
+        "--vpc-id",
+        vpc,
+        "--out",
+        out.to_str().unwrap(),
+        "--stats",
+    ])
+    .await
+}
+
 pub fn kubeconfig(server: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Config\ncurrent-context: fake\n\

@@ -23,19 +23,6 @@ async fn seeded(test: &str) -> Option<(MotoProxy, Seeded)> {
     Some((proxy, s))
 }
 
-async fn snapshot(lbsg: &Lbsg, s: &Seeded, out: &Path) -> Run {
-    lbsg.run(&[
-        "snapshot",
-        "--no-kube",
-        "--vpc-id",
-        &s.vpc,
-        "--out",
-        out.to_str().unwrap(),
-        "--stats",
-    ])
-    .await
-}
-
 fn notes(run: &Run) -> Vec<&str> {
     run.err_lines("lbsg: note:")
 }
@@ -59,7 +46,7 @@ async fn live_faults_snapshot_rides_out_throttling_and_counts_it() {
     let lbsg = Lbsg::new().aws(&proxy);
     let (clean, throttled) = (lbsg.path("clean.yaml"), lbsg.path("throttled.yaml"));
     let t = Instant::now();
-    let run = snapshot(&lbsg, &s, &clean).await;
+    let run = aws_snapshot(&lbsg, &s.vpc, &clean).await;
     let clean_time = t.elapsed();
     assert_eq!(run.code, Some(0), "{run}");
 
@@ -67,7 +54,7 @@ async fn live_faults_snapshot_rides_out_throttling_and_counts_it() {
     proxy.inject(Inject::new(ELB_LBS, Fault::Throttle).times(2));
     proxy.inject(Inject::new(ELB_HEALTH, Fault::Throttle).times(2));
     let t = Instant::now();
-    let run = snapshot(&lbsg, &s, &throttled).await;
+    let run = aws_snapshot(&lbsg, &s.vpc, &throttled).await;
     eprintln!(
         "snapshot: clean {clean_time:?}, throttled {:?}",
         t.elapsed()
@@ -135,7 +122,7 @@ async fn live_faults_persistent_faults_are_one_message_and_keep_the_file() {
         proxy.clear();
         proxy.clear_faults();
         proxy.inject(Inject::new(action, fault));
-        let run = snapshot(&lbsg, &s, &out).await;
+        let run = aws_snapshot(&lbsg, &s.vpc, &out).await;
         one_failure(&run, needles);
         assert_eq!(proxy.injected_count(action, fault), 2, "{run}");
         assert_eq!(std::fs::read_to_string(&out).unwrap(), before, "{run}");
@@ -144,7 +131,7 @@ async fn live_faults_persistent_faults_are_one_message_and_keep_the_file() {
     // A 500 that clears within the retries is not even a note.
     proxy.clear_faults();
     proxy.inject(Inject::new("ec2:DescribeSecurityGroups", Fault::ServerError).times(1));
-    let run = snapshot(&lbsg, &s, &out).await;
+    let run = aws_snapshot(&lbsg, &s.vpc, &out).await;
     assert_eq!(run.code, Some(0), "{run}");
     assert_eq!(notes(&run).len(), 1, "only --no-kube's: {run}");
     assert_ne!(std::fs::read_to_string(&out).unwrap(), before);
@@ -176,7 +163,7 @@ async fn live_faults_expired_credentials_name_their_source() {
     ] {
         proxy.clear();
         let out = lbsg.path("w.yaml");
-        let run = snapshot(&lbsg, &s, &out).await;
+        let run = aws_snapshot(&lbsg, &s.vpc, &out).await;
         one_failure(&run, &["credentials from", source, "aws sso login"]);
         assert!(!out.exists());
         // Not retried: one attempt per request that was in flight.
@@ -259,7 +246,7 @@ async fn live_faults_moto_stopped_mid_load_ends_the_run_cleanly() {
     let lbsg = Lbsg::new().aws(&proxy);
     let out = lbsg.path("w.yaml");
     let t = Instant::now();
-    let run = snapshot(&lbsg, &s, &out).await;
+    let run = aws_snapshot(&lbsg, &s.vpc, &out).await;
     let took = t.elapsed();
     eprintln!("moto stopped mid-load: lbsg exited after {took:?}");
     one_failure(&run, &["cannot reach the AWS endpoint", &proxy.url]);
