@@ -1,5 +1,6 @@
-//! Conformance runner: every vector under `../shared/conformance/` (or `$LBSG_CONFORMANCE_DIR`)
-//! is dispatched by scope to the reconcile core. Prints a table per scope, the failing ids with a
+//! Conformance runner: every vector under `../shared/conformance/` (or `$LBSG_CONFORMANCE_DIR`;
+//! a clone without `../shared` beside it runs the verbatim copy in `tests/conformance/vectors`,
+//! which must equal `../shared/conformance` wherever that exists) is dispatched by scope to the reconcile core. Prints a table per scope, the failing ids with a
 //! one-line diff each, and `conformance: N passed, M failed`. Exits non-zero on any failure,
 //! unreadable file or vector without a handler.
 //!
@@ -38,11 +39,48 @@ fn handler_for(scope: &str) -> Option<Handler> {
     .find_map(|h| h(scope))
 }
 
+fn shared_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance")
+}
+
+fn copy_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/vectors")
+}
+
 fn vectors_dir() -> PathBuf {
     match std::env::var_os("LBSG_CONFORMANCE_DIR") {
         Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance"),
+        None if shared_dir().is_dir() => shared_dir(),
+        None => copy_dir(),
     }
+}
+
+/// Where `../shared/conformance` exists, every file of it and of the checked-in copy must be
+/// byte-identical, so the copy a bare clone runs is never stale.
+fn copy_problems() -> Vec<String> {
+    let (shared, copy) = (shared_dir(), copy_dir());
+    if !shared.is_dir() {
+        return Vec::new();
+    }
+    let names = |d: &Path| -> std::collections::BTreeSet<std::ffi::OsString> {
+        std::fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect()
+    };
+    let mut out = Vec::new();
+    for name in names(&shared).union(&names(&copy)) {
+        let (a, b) = (shared.join(name), copy.join(name));
+        if std::fs::read(&a).ok() != std::fs::read(&b).ok() {
+            out.push(format!(
+                "{} differs from {}: run scripts/sync-conformance",
+                b.display(),
+                a.display()
+            ));
+        }
+    }
+    out
 }
 
 /// The checked-in skip list: id → written reason.
@@ -97,7 +135,8 @@ fn main() -> ExitCode {
         .collect();
     let verbose = std::env::args().any(|a| a == "--verbose");
     let dir = vectors_dir();
-    let mut problems: Vec<String> = Vec::new();
+    println!("conformance: vectors from {}", dir.display());
+    let mut problems: Vec<String> = copy_problems();
     let skips = skip_list().unwrap_or_else(|e| {
         problems.push(format!("skip list unreadable: {e}"));
         BTreeMap::new()
