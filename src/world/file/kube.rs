@@ -2,7 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::located::{At, Res, Unique};
+use super::located::{self, At, Res, Unique};
+use crate::world::ControllerConfig;
 use crate::world::kube::*;
 
 /// The container (and Deployment) name the LBC's Helm chart uses.
@@ -64,8 +65,14 @@ fn group_of(api_version: &str) -> &str {
 /// The LBC args found in a Deployment, with the node to blame for bad flags.
 pub(super) type LbcArgs<'a> = Option<(Vec<String>, At<'a>)>;
 
-/// Reads the `kubernetes:` section: a List (`items`), one object, or a list of objects.
-pub(super) fn read<'a>(at: &At<'a>) -> Res<(KubeSide, LbcArgs<'a>)> {
+/// The controller's flags read from its Deployment, or the problem with them (reported after
+/// the AWS side's problems).
+pub(super) type LbcFlags = Option<Res<ControllerConfig>>;
+
+/// Reads the `kubernetes:` section: a List (`items`), one object, or a list of objects; with
+/// `lbc_flags`, also the controller's flags from its Deployment.
+pub(super) fn read(tree: located::Node<'_>, lbc_flags: bool) -> Res<(KubeSide, LbcFlags)> {
+    let at = &At::section(&tree, "kubernetes");
     let mut objects = Vec::new();
     let mut listed = BTreeSet::new();
     // A List (kubectl's, or lbsg's `items` + `kinds`) unless it is one object with a kind.
@@ -96,7 +103,11 @@ pub(super) fn read<'a>(at: &At<'a>) -> Res<(KubeSide, LbcArgs<'a>)> {
     for obj in &objects {
         r.object(obj)?;
     }
-    Ok((r.side, r.lbc))
+    let flags = match r.lbc {
+        Some((args, list)) if lbc_flags => Some(super::controller_from(&args, &list)),
+        _ => None,
+    };
+    Ok((r.side, flags))
 }
 
 /// Flattens Lists (kubectl prints `kind: List` with `items`) into single objects.

@@ -87,6 +87,26 @@ pub(crate) struct Entry<'t> {
     pub value: Node<'t>,
 }
 
+impl<'t> Node<'t> {
+    /// Takes the value of `key` out of this mapping, leaving null in its place; `None` when
+    /// this is not a mapping or the value is absent or null.
+    pub fn take(&mut self, key: &str) -> Option<Node<'t>> {
+        let Value::Map(entries) = &mut self.value else {
+            return None;
+        };
+        let e = entries.iter_mut().find(|e| e.key == key)?;
+        let pos = e.value.pos;
+        let taken = std::mem::replace(
+            &mut e.value,
+            Node {
+                pos,
+                value: Value::Null,
+            },
+        );
+        (!matches!(taken.value, Value::Null)).then_some(taken)
+    }
+}
+
 /// Plain scalars that mean null in the YAML core schema.
 fn is_null_text(t: &str) -> bool {
     matches!(t, "" | "~" | "null" | "Null" | "NULL")
@@ -122,6 +142,9 @@ fn describe(value: &Value<'_>) -> String {
 pub(crate) struct At<'a> {
     pub node: &'a Node<'a>,
     root: &'a Node<'a>,
+    /// The path of `root` in the document (empty for the document itself): a section taken
+    /// out of the document to be read and dropped on its own still names full paths.
+    prefix: &'a str,
 }
 
 /// The path of `target` (by address) under `node`, reached by `path`.
@@ -157,19 +180,29 @@ fn path_to(node: &Node<'_>, target: *const Node<'_>, path: &mut String) -> bool 
 
 impl<'a> At<'a> {
     pub fn root(node: &'a Node<'a>) -> Self {
-        At { node, root: node }
+        Self::section(node, "")
+    }
+
+    /// A subtree taken out of its document, found there at `prefix`.
+    pub fn section(node: &'a Node<'a>, prefix: &'a str) -> Self {
+        At {
+            node,
+            root: node,
+            prefix,
+        }
     }
 
     fn child(&self, node: &'a Node<'a>) -> Self {
         At {
             node,
             root: self.root,
+            prefix: self.prefix,
         }
     }
 
     /// The field path of this node (`aws.ec2.DescribeSecurityGroups.SecurityGroups[3]`).
     pub fn path(&self) -> String {
-        let mut path = String::new();
+        let mut path = self.prefix.to_string();
         if path_to(self.root, self.node, &mut path) {
             path
         } else {
@@ -491,6 +524,19 @@ mod tests {
         assert_eq!((e.line, e.column, e.path.as_str()), (1, 7, "a"));
         let e = parse("x:\n  - a: 1\n  - b: \"unterminated\n").unwrap_err();
         assert_eq!(e.path, "x[1].b");
+    }
+
+    #[test]
+    fn a_section_taken_out_keeps_its_paths() {
+        let mut n = root("a:\n  b: [1, x]\n  c: ~\n");
+        let mut a = n.take("a").unwrap();
+        assert!(a.take("c").is_none() && a.take("zz").is_none());
+        let b = a.take("b").unwrap();
+        let e = At::section(&b, "a.b").seq().unwrap()[1].i64().unwrap_err();
+        assert_eq!((e.path.as_str(), e.line, e.column), ("a.b[1]", 2, 10));
+        // What was taken reads as null where it was.
+        assert!(At::root(&n).get("a").unwrap().is_none());
+        assert!(At::root(&a).get("b").unwrap().is_none());
     }
 
     #[test]

@@ -21,7 +21,7 @@ mod save;
 use std::path::Path;
 
 pub use located::Problem;
-use located::{At, Res};
+use located::{At, Node, Res};
 pub use save::{save_path_atomic, save_string, save_string_json};
 
 use super::{ClusterInfo, ControllerConfig, World};
@@ -68,7 +68,7 @@ pub fn load_str(text: &str, origin: &str) -> Result<World, WorldFileError> {
     // A JSON file takes the fast reader. What it does not accept, and every error, goes through
     // the YAML reader, which locates problems; both build the same tree.
     if let Some(root) = json::parse(text)
-        && let Ok(world) = read_world(&At::root(&root))
+        && let Ok(world) = read_world(root)
     {
         return Ok(world);
     }
@@ -88,7 +88,7 @@ pub(crate) fn load_yaml(text: &str, origin: &str) -> Result<World, WorldFileErro
             format!("the file is empty; expected a mapping with apiVersion: {API_VERSION} and kind: {KIND}"),
         ))
     })?;
-    read_world(&At::root(&root)).map_err(invalid)
+    read_world(root).map_err(invalid)
 }
 
 /// Reads a world file from disk; errors name the path.
@@ -101,7 +101,11 @@ pub fn load_path(path: &Path) -> Result<World, WorldFileError> {
     load_str(&text, &origin)
 }
 
-fn read_world(at: &At<'_>) -> Res<World> {
+/// Reads the document, consuming its tree: each side's tree is dropped as soon as that side
+/// is read (the AWS side's call by call), so the whole tree and the whole world are never in
+/// memory together (on a large world file they are each over 100 MB).
+fn read_world(mut root: Node<'_>) -> Res<World> {
+    let at = At::root(&root);
     if !at.is_map() {
         return Err(at.err(format!(
             "expected a mapping with apiVersion: {API_VERSION} and kind: {KIND}"
@@ -126,29 +130,36 @@ fn read_world(at: &At<'_>) -> Res<World> {
         "kubernetes",
         "aws",
     ])?;
+    // Without a controller section, the controller's Deployment in the Kubernetes side gives
+    // its flags.
+    let lbc_from_kube = at.get("controller")?.is_none();
+    let cluster = at.get("cluster")?.map(|c| read_cluster(&c)).transpose()?;
 
-    let mut world = World::default();
-    if let Some(c) = at.get("cluster")? {
-        world.cluster = read_cluster(&c)?;
-    }
+    let (kube_tree, aws_tree) = (root.take("kubernetes"), root.take("aws"));
     // The two sides are independent: read them on two threads. The Kubernetes side's error
-    // still wins when both have one, as when they were read in turn.
-    let (kube_side, aws_side) = rayon::join(
-        || at.get("kubernetes")?.map(|k| kube::read(&k)).transpose(),
-        || at.get("aws")?.map(|a| aws::read(&a)).transpose(),
-    );
-    let mut lbc_args = None;
-    if let Some((side, args)) = kube_side? {
-        world.kube = side;
-        lbc_args = args;
-    }
+    // still wins when both have one, as when they were read in turn. The larger AWS side is
+    // read on this thread, the one that built the tree: the allocator then reuses the tree's
+    // memory for the world as each call's tree is dropped, where another thread would take
+    // fresh memory and peak resident memory would stay that of tree and world together.
+    let (kube_side, aws_side) = std::thread::scope(|s| {
+        let kube = s.spawn(|| kube_tree.map(|k| kube::read(k, lbc_from_kube)).transpose());
+        let aws = aws_tree.map(aws::read).transpose();
+        // A panic there is a bug: it goes on as it would have on this thread.
+        let kube = kube.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (kube, aws)
+    });
+    let (kube_side, lbc) = kube_side?.unwrap_or_default();
     let aws_side = aws_side?;
+
+    let at = At::root(&root);
+    let mut world = World {
+        cluster: cluster.unwrap_or_default(),
+        kube: kube_side,
+        ..World::default()
+    };
     world.controller = match at.get("controller")? {
         Some(c) => Some(read_controller(&c)?),
-        None => match lbc_args {
-            Some((args, list)) => Some(controller_from(&args, &list)?),
-            None => None,
-        },
+        None => lbc.transpose()?,
     };
     if world.cluster.name.is_none() {
         world.cluster.name = world
@@ -193,7 +204,7 @@ fn read_controller(at: &At<'_>) -> Res<ControllerConfig> {
 }
 
 /// Parses controller args; a bad flag is reported at the arg that carries it.
-fn controller_from(args: &[String], list: &At<'_>) -> Res<ControllerConfig> {
+pub(super) fn controller_from(args: &[String], list: &At<'_>) -> Res<ControllerConfig> {
     ControllerConfig::from_args(args).map_err(|e| {
         let flag = e.arg.split('=').next().unwrap_or_default().to_string();
         let item = list

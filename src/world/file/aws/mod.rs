@@ -1,9 +1,13 @@
 //! AWS API responses as the AWS CLI prints them (`--output json`, PascalCase) → the world's
-//! AWS types. Each call may be one response or a list of responses (pages).
+//! AWS types. Each call may be one response or a list of responses (pages). EC2's calls are
+//! read here, Elastic Load Balancing's in [`elbv2`].
+
+mod elbv2;
+pub(super) use elbv2::ELBV2_CALLS;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use super::located::{At, Res, Unique};
+use super::located::{At, Node, Res, Unique, push_key};
 use crate::world::aws::*;
 
 pub(super) const EC2_CALLS: &[&str] = &[
@@ -17,28 +21,40 @@ pub(super) const EC2_CALLS: &[&str] = &[
     "GetManagedPrefixListEntries",
 ];
 
-pub(super) const ELBV2_CALLS: &[&str] = &[
-    "DescribeLoadBalancers",
-    "DescribeListeners",
-    "DescribeTargetGroups",
-    "DescribeTargetHealth",
-    "DescribeTags",
-    "DescribeLoadBalancerAttributes",
-];
-
-pub(super) fn read(at: &At<'_>) -> Res<AwsSide> {
-    at.only_keys(&["ec2", "elbv2"])?;
+pub(super) fn read(mut tree: Node<'_>) -> Res<AwsSide> {
+    At::section(&tree, "aws").only_keys(&["ec2", "elbv2"])?;
     let mut side = AwsSide::default();
-    let mut seen = Unique::default();
-    if let Some(ec2) = at.get("ec2")? {
-        ec2.only_keys(EC2_CALLS)?;
-        read_ec2(&ec2, &mut side, &mut seen)?;
+    if let Some(ec2) = tree.take("ec2") {
+        read_ec2(&mut Calls::new(ec2, "aws.ec2", EC2_CALLS)?, &mut side)?;
     }
-    if let Some(elb) = at.get("elbv2")? {
-        elb.only_keys(ELBV2_CALLS)?;
-        read_elbv2(&elb, &mut side, &mut seen)?;
+    if let Some(elb) = tree.take("elbv2") {
+        elbv2::read(&mut Calls::new(elb, "aws.elbv2", ELBV2_CALLS)?, &mut side)?;
     }
     Ok(side)
+}
+
+/// One service's calls, each taken out and read on its own, then dropped: only one call's
+/// tree is in memory next to what has been read.
+struct Calls<'t> {
+    tree: Node<'t>,
+    path: &'static str,
+}
+
+impl<'t> Calls<'t> {
+    /// The calls of a service's mapping, which may only hold `known` calls.
+    fn new(tree: Node<'t>, path: &'static str, known: &[&str]) -> Res<Self> {
+        At::section(&tree, path).only_keys(known)?;
+        Ok(Calls { tree, path })
+    }
+
+    /// Reads call `name` with `read`, if it was given.
+    fn read<T>(&mut self, name: &str, read: impl FnOnce(&At<'_>) -> Res<T>) -> Res<Option<T>> {
+        let Some(call) = self.tree.take(name) else {
+            return Ok(None);
+        };
+        let path = push_key(self.path, name);
+        read(&At::section(&call, &path)).map(Some)
+    }
 }
 
 /// The items of one call: `{Key: [...]}` or a list of such pages.
@@ -74,12 +90,12 @@ fn tags(at: &At<'_>, field: &str) -> Res<Tags> {
 
 /// Reads items into a keyed section, rejecting duplicate ids (also across pages).
 fn keyed_section<'a, T>(
-    seen: &mut Unique<'a>,
     what: &str,
     id_field: &str,
     list: Vec<At<'a>>,
     read: impl Fn(&At<'a>, String) -> Res<T>,
 ) -> Res<BTreeMap<String, T>> {
+    let mut seen = Unique::default();
     let mut out = BTreeMap::new();
     for item in list {
         let id_at = item.req(id_field)?;
@@ -90,76 +106,62 @@ fn keyed_section<'a, T>(
     Ok(out)
 }
 
-fn read_ec2<'a>(ec2: &At<'a>, side: &mut AwsSide, seen: &mut Unique<'a>) -> Res<()> {
-    if let Some(call) = ec2.get("DescribeVpcs")? {
+fn read_ec2(calls: &mut Calls<'_>, side: &mut AwsSide) -> Res<()> {
+    side.vpcs = calls.read("DescribeVpcs", |call| {
         // A list in the world: document order is kept.
+        let mut seen = Unique::default();
         let mut vpcs = Vec::new();
-        for item in items(&call, "Vpcs")? {
+        for item in items(call, "Vpcs")? {
             let id_at = item.req("VpcId")?;
             let id = id_at.str()?;
             seen.check("VPC", &id, &id_at)?;
             vpcs.push(read_vpc(&item, id)?);
         }
-        side.vpcs = Some(vpcs);
-    }
-    if let Some(call) = ec2.get("DescribeSubnets")? {
-        side.subnets = Some(keyed_section(
-            seen,
-            "subnet",
-            "SubnetId",
-            items(&call, "Subnets")?,
-            read_subnet,
-        )?);
-    }
-    if let Some(call) = ec2.get("DescribeSecurityGroups")? {
-        let mut groups = keyed_section(
-            seen,
+        Ok(vpcs)
+    })?;
+    side.subnets = calls.read("DescribeSubnets", |call| {
+        keyed_section("subnet", "SubnetId", items(call, "Subnets")?, read_subnet)
+    })?;
+    side.security_groups = calls.read("DescribeSecurityGroups", |call| {
+        keyed_section(
             "security group",
             "GroupId",
-            items(&call, "SecurityGroups")?,
+            items(call, "SecurityGroups")?,
             read_sg,
-        )?;
-        if let Some(rules) = ec2.get("DescribeSecurityGroupRules")? {
-            attach_rule_details(&rules, &mut groups, seen)?;
-        }
-        side.security_groups = Some(groups);
-    } else if let Some(rules) = ec2.get("DescribeSecurityGroupRules")? {
-        // Nothing to attach to, but the rules must still be well-formed.
-        attach_rule_details(&rules, &mut BTreeMap::new(), seen)?;
-    }
-    if let Some(call) = ec2.get("DescribeNetworkInterfaces")? {
-        side.enis = Some(keyed_section(
-            seen,
+        )
+    })?;
+    // Rule ids and tags go onto the groups; with no groups the rules must still be well-formed.
+    let mut no_groups = BTreeMap::new();
+    let groups = side.security_groups.as_mut().unwrap_or(&mut no_groups);
+    calls.read("DescribeSecurityGroupRules", |call| {
+        attach_rule_details(call, groups)
+    })?;
+    side.enis = calls.read("DescribeNetworkInterfaces", |call| {
+        keyed_section(
             "network interface",
             "NetworkInterfaceId",
-            items(&call, "NetworkInterfaces")?,
+            items(call, "NetworkInterfaces")?,
             read_eni,
-        )?);
-    }
-    if let Some(call) = ec2.get("DescribeInstances")? {
+        )
+    })?;
+    side.instances = calls.read("DescribeInstances", |call| {
         let mut instances = Vec::new();
-        for reservation in items(&call, "Reservations")? {
+        for reservation in items(call, "Reservations")? {
             instances.extend(reservation.list("Instances")?);
         }
-        side.instances = Some(keyed_section(
-            seen,
-            "instance",
-            "InstanceId",
-            instances,
-            read_instance,
-        )?);
-    }
-    if let Some(call) = ec2.get("DescribeManagedPrefixLists")? {
-        side.prefix_lists = Some(keyed_section(
-            seen,
+        keyed_section("instance", "InstanceId", instances, read_instance)
+    })?;
+    side.prefix_lists = calls.read("DescribeManagedPrefixLists", |call| {
+        keyed_section(
             "prefix list",
             "PrefixListId",
-            items(&call, "PrefixLists")?,
+            items(call, "PrefixLists")?,
             read_prefix_list,
-        )?);
-    }
-    if let Some(call) = ec2.get("GetManagedPrefixListEntries")? {
-        for (id, entries) in keyed(&call, "Entries")? {
+        )
+    })?;
+    let lists = &mut side.prefix_lists;
+    calls.read("GetManagedPrefixListEntries", |call| {
+        for (id, entries) in keyed(call, "Entries")? {
             let cidrs = entries
                 .iter()
                 .map(|e| {
@@ -171,11 +173,12 @@ fn read_ec2<'a>(ec2: &At<'a>, side: &mut AwsSide, seen: &mut Unique<'a>) -> Res<
                     }
                 })
                 .collect::<Res<Vec<_>>>()?;
-            if let Some(pl) = side.prefix_lists.as_mut().and_then(|m| m.get_mut(&id)) {
+            if let Some(pl) = lists.as_mut().and_then(|m| m.get_mut(&id)) {
                 pl.entries = Some(cidrs);
             }
         }
-    }
+        Ok(())
+    })?;
     Ok(())
 }
 
@@ -322,11 +325,8 @@ fn match_key(rule: &Rule) -> (String, i32, i32, Source) {
 /// Adds rule ids and tags from DescribeSecurityGroupRules to the matching expanded rules (same
 /// group, direction and identity). An entry that matches nothing loaded is ignored: the two
 /// calls may have been made at different times.
-fn attach_rule_details<'a>(
-    call: &At<'a>,
-    groups: &mut BTreeMap<String, SecurityGroup>,
-    seen: &mut Unique<'a>,
-) -> Res<()> {
+fn attach_rule_details(call: &At<'_>, groups: &mut BTreeMap<String, SecurityGroup>) -> Res<()> {
+    let mut seen = Unique::default();
     // Per group and direction, the indexes of each match key not yet taken, in list order:
     // an entry takes the first one (built when the group is first seen, so each entry costs
     // one lookup instead of a scan of its group's rules).
@@ -477,160 +477,5 @@ fn read_prefix_list(at: &At<'_>, id: String) -> Res<PrefixList> {
         address_family: at.opt_str("AddressFamily")?,
         max_entries: at.opt_i32("MaxEntries")?,
         entries: None,
-    })
-}
-
-fn read_elbv2<'a>(elb: &At<'a>, side: &mut AwsSide, seen: &mut Unique<'a>) -> Res<()> {
-    if let Some(call) = elb.get("DescribeLoadBalancers")? {
-        side.load_balancers = Some(keyed_section(
-            seen,
-            "load balancer",
-            "LoadBalancerArn",
-            items(&call, "LoadBalancers")?,
-            read_lb,
-        )?);
-    }
-    if let Some(call) = elb.get("DescribeListeners")? {
-        side.listeners = Some(keyed_section(
-            seen,
-            "listener",
-            "ListenerArn",
-            items(&call, "Listeners")?,
-            read_listener,
-        )?);
-    }
-    if let Some(call) = elb.get("DescribeTargetGroups")? {
-        side.target_groups = Some(keyed_section(
-            seen,
-            "target group",
-            "TargetGroupArn",
-            items(&call, "TargetGroups")?,
-            read_tg,
-        )?);
-    }
-    if let Some(call) = elb.get("DescribeTargetHealth")? {
-        let mut health = BTreeMap::new();
-        for (arn, descriptions) in keyed(&call, "TargetHealthDescriptions")? {
-            let list = descriptions
-                .iter()
-                .map(read_target_health)
-                .collect::<Res<_>>()?;
-            health.insert(arn, list);
-        }
-        side.target_health = Some(health);
-    }
-    if let Some(call) = elb.get("DescribeTags")? {
-        for d in items(&call, "TagDescriptions")? {
-            let arn_at = d.req("ResourceArn")?;
-            let arn = arn_at.str()?;
-            seen.check("tag description", &arn, &arn_at)?;
-            let t = tags(&d, "Tags")?;
-            if let Some(lb) = side.load_balancers.as_mut().and_then(|m| m.get_mut(&arn)) {
-                lb.tags = t;
-            } else if let Some(tg) = side.target_groups.as_mut().and_then(|m| m.get_mut(&arn)) {
-                tg.tags = t;
-            }
-        }
-    }
-    if let Some(call) = elb.get("DescribeLoadBalancerAttributes")? {
-        for (arn, attributes) in keyed(&call, "Attributes")? {
-            let mut map = BTreeMap::new();
-            for a in attributes {
-                map.insert(a.req_str("Key")?, a.str_or_empty("Value")?);
-            }
-            if let Some(lb) = side.load_balancers.as_mut().and_then(|m| m.get_mut(&arn)) {
-                lb.attributes = Some(map);
-            }
-        }
-    }
-    Ok(())
-}
-
-fn read_lb(at: &At<'_>, arn: String) -> Res<LoadBalancer> {
-    Ok(LoadBalancer {
-        arn,
-        name: at.str_or_empty("LoadBalancerName")?,
-        dns_name: at.str_or_empty("DNSName")?,
-        type_: at.str_or_empty("Type")?,
-        scheme: at.str_or_empty("Scheme")?,
-        ip_address_type: at.str_or_empty("IpAddressType")?,
-        vpc_id: at.opt_str("VpcId")?,
-        // Absent for an NLB created without security groups.
-        security_groups: at.str_list("SecurityGroups")?,
-        subnets: at
-            .list("AvailabilityZones")?
-            .iter()
-            .filter_map(|z| z.opt_str("SubnetId").transpose())
-            .collect::<Res<_>>()?,
-        state: at
-            .get("State")?
-            .map(|s| s.opt_str("Code"))
-            .transpose()?
-            .flatten(),
-        enforce_private_link_sg: at
-            .opt_str("EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic")?,
-        tags: Tags::new(),
-        attributes: None,
-    })
-}
-
-fn read_listener(at: &At<'_>, arn: String) -> Res<Listener> {
-    let mut target_group_arns: Vec<String> = Vec::new();
-    let mut add = |arn: String| {
-        if !target_group_arns.contains(&arn) {
-            target_group_arns.push(arn);
-        }
-    };
-    for action in at.list("DefaultActions")? {
-        if let Some(tg) = action.opt_str("TargetGroupArn")? {
-            add(tg);
-        }
-        if let Some(fc) = action.get("ForwardConfig")? {
-            for tg in fc.list("TargetGroups")? {
-                add(tg.req_str("TargetGroupArn")?);
-            }
-        }
-    }
-    Ok(Listener {
-        arn,
-        load_balancer_arn: at.req_str("LoadBalancerArn")?,
-        // Gateway LB listeners have no port.
-        port: at
-            .get("Port")?
-            .map(|p| p.int_in(1, 65535))
-            .transpose()?
-            .unwrap_or(0),
-        protocol: at.str_or_empty("Protocol")?,
-        target_group_arns,
-    })
-}
-
-fn read_tg(at: &At<'_>, arn: String) -> Res<TargetGroup> {
-    Ok(TargetGroup {
-        arn,
-        name: at.str_or_empty("TargetGroupName")?,
-        protocol: at.opt_str("Protocol")?,
-        port: at.opt_port("Port")?,
-        target_type: at.str_or_empty("TargetType")?,
-        vpc_id: at.opt_str("VpcId")?,
-        load_balancer_arns: at.str_list("LoadBalancerArns")?,
-        health_check_port: at.opt_str("HealthCheckPort")?,
-        health_check_protocol: at.opt_str("HealthCheckProtocol")?,
-        ip_address_type: at.opt_str("IpAddressType")?,
-        tags: Tags::new(),
-    })
-}
-
-fn read_target_health(at: &At<'_>) -> Res<TargetHealth> {
-    let target = at.req("Target")?;
-    let health = at.req("TargetHealth")?;
-    Ok(TargetHealth {
-        id: target.req_str("Id")?,
-        port: target.opt_port("Port")?,
-        availability_zone: target.opt_str("AvailabilityZone")?,
-        health_check_port: at.opt_str("HealthCheckPort")?,
-        state: health.req_str("State")?,
-        reason: health.opt_str("Reason")?,
-        description: health.opt_str("Description")?,
     })
 }
