@@ -15,8 +15,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::diff::{ExposureDiff, diff_lbs};
-use super::exposure::{Exposure, LbReach, exposure_with, lb_reach};
+use super::exposure::{Exposure, LbReach, exposure_with, lb_reach, resource_reach};
 use super::index::WorldIndex;
+use super::owners::ingress_owned;
 use crate::core::plan::ResourceRef;
 use crate::world::{World, WorldOverlay};
 
@@ -161,6 +162,39 @@ impl<'w> ExposureBase<'w> {
         }
         out
     }
+
+    /// The exposure of one Service/Ingress once `overlay` is made: its LBs alone, evaluated
+    /// through the overlay. It is what a whole-world [`exposure`](super::exposure) of the world
+    /// with the overlay written in says of it, without copying or evaluating the rest, except
+    /// for [`LbReach::owners`], which stays the world's (an Ingress moved to another group).
+    pub fn resource_exposure(&self, overlay: &WorldOverlay, r: &ResourceRef) -> Exposure {
+        let after = self.idx.overlaid(overlay);
+        let world = self.idx.world;
+        // The overlaid index keeps the world's owners: right for Services (stack tags and
+        // status hostnames, which no plan changes), but an edited Ingress may change group.
+        let owned = match r {
+            ResourceRef::Ingress(k) => match overlay.ingresses.get(k) {
+                Some(ing) => {
+                    let lbs = world.aws.load_balancers.iter().flat_map(|m| m.keys());
+                    ingress_owned(world, lbs.filter_map(|arn| after.lb(arn)), ing)
+                }
+                None => after.owned.get(r).cloned().unwrap_or_default(),
+            },
+            ResourceRef::Service(_) => after.owned.get(r).cloned().unwrap_or_default(),
+        };
+        let mut out = Exposure::default();
+        for o in &owned {
+            if let Some(lb) = after.lb(&o.load_balancer) {
+                out.load_balancers
+                    .insert(lb.arn.clone(), lb_reach(&after, lb));
+            }
+        }
+        if !owned.is_empty() {
+            let reach = resource_reach(r, &owned, &out.load_balancers);
+            out.resources.insert(r.to_string(), reach);
+        }
+        out
+    }
 }
 
 /// The objects `b` leaves differently from `a` (both overlays of `world`).
@@ -291,6 +325,79 @@ mod tests {
         assert!(!pending.is_empty());
         let nonempty = equal_on_every_edit(&g.world);
         assert!(nonempty >= 3, "{nonempty}");
+    }
+
+    /// For every catalogued annotation edit of `world`: the edited resource's exposure through
+    /// the overlay equals what the whole-world exposure of the edited world says of it (its
+    /// LBs' `owners` aside). Returns how many edits changed that exposure.
+    fn resource_equal_on_every_edit(world: &World) -> usize {
+        let planner = Planner::new(world);
+        let base = planner.reach();
+        let mut changed = 0;
+        for edit in all_edits(world) {
+            let crate::core::plan::Edit::Annotations { resource: r, .. } = &edit else {
+                continue;
+            };
+            let Ok(plan) = planner.changes(&edit) else {
+                continue;
+            };
+            let whole = crate::core::reach::exposure(&apply_to_world(world, &plan));
+            let fast = base.resource_exposure(&overlay_of(world, &plan), r);
+            let id = r.to_string();
+            let want = whole
+                .resources
+                .get(&id)
+                .filter(|x| !x.load_balancers.is_empty());
+            assert_eq!(fast.resources.get(&id), want, "{edit:?}");
+            let arns: Vec<&String> = want
+                .iter()
+                .flat_map(|x| &x.load_balancers)
+                .map(|o| &o.load_balancer)
+                .collect();
+            assert_eq!(
+                fast.load_balancers.keys().collect::<Vec<_>>(),
+                arns,
+                "{edit:?}"
+            );
+            let no_owners = |lb: &LbReach| LbReach {
+                owners: Vec::new(),
+                ..lb.clone()
+            };
+            for (arn, lb) in &fast.load_balancers {
+                let w = whole.load_balancers.get(arn).map(no_owners);
+                assert_eq!(Some(no_owners(lb)), w, "{edit:?}");
+            }
+            let before = |e: &Exposure| {
+                let rr = e
+                    .resources
+                    .get(&id)
+                    .filter(|x| !x.load_balancers.is_empty());
+                let lbs: Vec<LbReach> = rr
+                    .iter()
+                    .flat_map(|x| &x.load_balancers)
+                    .filter_map(|o| e.load_balancers.get(&o.load_balancer))
+                    .map(no_owners)
+                    .collect();
+                (rr.cloned(), lbs)
+            };
+            changed += usize::from(before(base.exposure()) != before(&fast));
+        }
+        changed
+    }
+
+    #[test]
+    fn one_resource_s_exposure_equals_the_whole_world_s() {
+        let world = load_str(crate::cli::source::DEMO_WORLD, "demo").unwrap();
+        let changed = resource_equal_on_every_edit(&world);
+        assert!(changed >= 10, "{changed}");
+        let g = generate(&GenSpec {
+            seed: 12,
+            counts: Size::Tiny.counts(),
+            problems: 0.3,
+        })
+        .unwrap();
+        let changed = resource_equal_on_every_edit(&g.world);
+        assert!(changed >= 10, "{changed}");
     }
 
     #[test]

@@ -163,7 +163,7 @@ fn no_lb(r: &ResourceRef) -> ResourceReach {
     }
 }
 
-fn resource_reach(
+pub(super) fn resource_reach(
     r: &ResourceRef,
     owned: &[Owned],
     lbs: &BTreeMap<String, LbReach>,

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::core::plan::ResourceRef;
-use crate::world::{Ingress, ObjKey, Tags, World};
+use crate::world::{Ingress, LoadBalancer, ObjKey, Tags, World};
 
 pub const CLUSTER_TAG: &str = "elbv2.k8s.aws/cluster";
 pub const SERVICE_STACK_TAG: &str = "service.k8s.aws/stack";
@@ -87,47 +87,66 @@ fn stack_key(tags: &Tags, cluster: Option<&str>) -> Option<(&'static str, String
     None
 }
 
-/// Every existing Service/Ingress that owns an LB, with the LB ARNs (sorted).
-pub fn resolve(world: &World) -> BTreeMap<ResourceRef, Vec<Owned>> {
-    let cluster = world.cluster_name();
-    let mut by_stack: HashMap<(&str, String), Vec<Owned>> = HashMap::new();
-    let mut by_dns: HashMap<String, &str> = HashMap::new();
-    for lb in world.aws.load_balancers.iter().flat_map(|m| m.values()) {
-        if let Some((kind, stack, how)) = stack_key(&lb.tags, cluster) {
-            by_stack.entry((kind, stack)).or_default().push(Owned {
-                load_balancer: lb.arn.clone(),
-                matched_by: how,
-            });
+/// The LBs of this cluster by stack, and every LB by DNS name: what ownership is decided by.
+struct LbKeys<'a> {
+    by_stack: HashMap<(&'static str, String), Vec<Owned>>,
+    by_dns: HashMap<String, &'a str>,
+}
+
+impl<'a> LbKeys<'a> {
+    fn new(world: &World, lbs: impl Iterator<Item = &'a LoadBalancer>) -> Self {
+        let cluster = world.cluster_name();
+        let mut by_stack: HashMap<(&str, String), Vec<Owned>> = HashMap::new();
+        let mut by_dns: HashMap<String, &str> = HashMap::new();
+        for lb in lbs {
+            if let Some((kind, stack, how)) = stack_key(&lb.tags, cluster) {
+                by_stack.entry((kind, stack)).or_default().push(Owned {
+                    load_balancer: lb.arn.clone(),
+                    matched_by: how,
+                });
+            }
+            if !lb.dns_name.is_empty() {
+                by_dns.insert(lb.dns_name.to_ascii_lowercase(), lb.arn.as_str());
+            }
         }
-        if !lb.dns_name.is_empty() {
-            by_dns.insert(lb.dns_name.to_ascii_lowercase(), lb.arn.as_str());
-        }
+        Self { by_stack, by_dns }
     }
-    let by_hostname = |hosts: &[String]| -> Vec<Owned> {
-        let mut v: Vec<Owned> = hosts
-            .iter()
-            .filter_map(|h| by_dns.get(&h.to_ascii_lowercase()))
-            .map(|arn| Owned {
-                load_balancer: arn.to_string(),
-                matched_by: MatchedBy::Hostname,
-            })
-            .collect();
-        v.sort();
-        v.dedup();
-        v
-    };
-    let groups = ingress_groups(world);
-    let mut out = BTreeMap::new();
-    for (key, svc) in world.kube.services.iter().flatten() {
-        let mut owned = by_stack
-            .get(&("service", key.to_string()))
+
+    /// The stack's tagged LBs, else those the object's status hostnames name (sorted).
+    fn owned(&self, kind: &'static str, stack: String, hosts: &[String]) -> Vec<Owned> {
+        let mut owned = self
+            .by_stack
+            .get(&(kind, stack))
             .cloned()
             .unwrap_or_default();
         if owned.is_empty() {
-            owned = by_hostname(&svc.lb_hostnames);
-        }
-        if !owned.is_empty() {
+            owned = hosts
+                .iter()
+                .filter_map(|h| self.by_dns.get(&h.to_ascii_lowercase()))
+                .map(|arn| Owned {
+                    load_balancer: arn.to_string(),
+                    matched_by: MatchedBy::Hostname,
+                })
+                .collect();
             owned.sort();
+            owned.dedup();
+        }
+        owned.sort();
+        owned
+    }
+}
+
+/// Every existing Service/Ingress that owns an LB, with the LB ARNs (sorted).
+pub fn resolve(world: &World) -> BTreeMap<ResourceRef, Vec<Owned>> {
+    let keys = LbKeys::new(
+        world,
+        world.aws.load_balancers.iter().flat_map(|m| m.values()),
+    );
+    let groups = ingress_groups(world);
+    let mut out = BTreeMap::new();
+    for (key, svc) in world.kube.services.iter().flatten() {
+        let owned = keys.owned("service", key.to_string(), &svc.lb_hostnames);
+        if !owned.is_empty() {
             out.insert(ResourceRef::Service(key.clone()), owned);
         }
     }
@@ -136,20 +155,23 @@ pub fn resolve(world: &World) -> BTreeMap<ResourceRef, Vec<Owned>> {
             let Some(ing) = world.kube.ingresses.as_ref().and_then(|m| m.get(key)) else {
                 continue;
             };
-            let mut owned = by_stack
-                .get(&("ingress", group.clone()))
-                .cloned()
-                .unwrap_or_default();
-            if owned.is_empty() {
-                owned = by_hostname(&ing.lb_hostnames);
-            }
+            let owned = keys.owned("ingress", group.clone(), &ing.lb_hostnames);
             if !owned.is_empty() {
-                owned.sort();
                 out.insert(ResourceRef::Ingress(key.clone()), owned);
             }
         }
     }
     out
+}
+
+/// The LBs `ing` owns among `lbs` (what [`resolve`] says of it in a world holding these): an
+/// annotation edit can move an Ingress to another IngressGroup, and so to that group's LBs.
+pub fn ingress_owned<'a>(
+    world: &World,
+    lbs: impl Iterator<Item = &'a LoadBalancer>,
+    ing: &Ingress,
+) -> Vec<Owned> {
+    LbKeys::new(world, lbs).owned("ingress", ingress_group(world, ing), &ing.lb_hostnames)
 }
 
 /// Ingresses per IngressGroup (stack tag value).
