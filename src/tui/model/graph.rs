@@ -215,30 +215,11 @@ fn no_lb(idx: &Index<'_>, r: &ResourceRef, g: &mut GraphModel) {
         ResourceRef::Service(_) => "service.beta.kubernetes.io/aws-load-balancer-security-groups",
         ResourceRef::Ingress(_) => "alb.ingress.kubernetes.io/security-groups",
     };
-    let annotations = match r {
-        ResourceRef::Service(k) => idx
-            .world
-            .kube
-            .services
-            .as_ref()
-            .and_then(|m| m.get(k))
-            .map(|s| &s.meta.annotations),
-        ResourceRef::Ingress(k) => idx
-            .world
-            .kube
-            .ingresses
-            .as_ref()
-            .and_then(|m| m.get(k))
-            .map(|i| &i.meta.annotations),
-    };
+    let annotations = idx.annotations(r);
     if let Some(list) = annotations.and_then(|a| a.get(ann_key)) {
         for item in crate::core::lbc::annotations::split_list(list) {
             let found = idx
-                .world
-                .aws
-                .security_groups
-                .iter()
-                .flat_map(|m| m.values())
+                .sgs()
                 .find(|sg| sg.id == item || sg.name_tag() == Some(item.as_str()));
             let (nkey, status, subtitle, link) = match found {
                 Some(sg) => (
@@ -248,13 +229,7 @@ fn no_lb(idx: &Index<'_>, r: &ResourceRef, g: &mut GraphModel) {
                     NodeLink::Sg(sg.id.clone()),
                 ),
                 None => {
-                    let by_group_name = idx
-                        .world
-                        .aws
-                        .security_groups
-                        .iter()
-                        .flat_map(|m| m.values())
-                        .find(|sg| sg.name == item);
+                    let by_group_name = idx.sgs().find(|sg| sg.name == item);
                     let sub = match by_group_name {
                         Some(sg) => {
                             format!("not found by Name tag; {} has GroupName {item}", sg.id)

@@ -1,14 +1,23 @@
 //! Lookups over one World that the view-model builders need (node of an instance, pod of an
 //! IP, who owns an SG). Built once per world; borrowing, never copying, the world.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use crate::world::{SecurityGroup, World};
+use crate::core::plan::ResourceRef;
+use crate::world::{SecurityGroup, World, WorldOverlay};
 
 pub const INGRESS_GROUP_ANNOTATION: &str = "alb.ingress.kubernetes.io/group.name";
 
 pub struct Index<'w> {
     pub world: &'w World,
+    lookups: Arc<Lookups<'w>>,
+    /// A plan's objects seen in place of the world's own (a preview's "after").
+    overlay: Option<&'w WorldOverlay>,
+}
+
+/// Lookups over objects no plan changes (nodes, pods, ENIs), shared with overlaid indexes.
+struct Lookups<'w> {
     node_of_instance: BTreeMap<&'w str, &'w str>,
     pod_of_ip: BTreeMap<&'w str, String>,
     instance_of_eni: BTreeMap<&'w str, &'w str>,
@@ -40,27 +49,71 @@ impl<'w> Index<'w> {
         }
         Self {
             world,
-            node_of_instance,
-            pod_of_ip,
-            instance_of_eni,
+            lookups: Arc::new(Lookups {
+                node_of_instance,
+                pod_of_ip,
+                instance_of_eni,
+            }),
+            overlay: None,
+        }
+    }
+
+    /// This index with `overlay`'s objects in place of the world's, without indexing again.
+    pub fn overlaid<'a>(&'a self, overlay: &'a WorldOverlay) -> Index<'a> {
+        Index {
+            world: self.world,
+            lookups: Arc::clone(&self.lookups) as Arc<Lookups<'a>>,
+            overlay: Some(overlay),
         }
     }
 
     pub fn sg(&self, id: &str) -> Option<&'w SecurityGroup> {
-        self.world.aws.security_groups.as_ref()?.get(id)
+        match self.overlay {
+            Some(o) => o.sg(self.world, id),
+            None => self.world.aws.security_groups.as_ref()?.get(id),
+        }
+    }
+
+    /// Every security group, by id.
+    pub fn sgs(&self) -> impl Iterator<Item = &'w SecurityGroup> + '_ {
+        let world = self.world.aws.security_groups.iter().flat_map(|m| m.keys());
+        let ids: BTreeSet<&str> = match self.overlay {
+            Some(o) => world
+                .chain(o.security_groups.keys())
+                .map(String::as_str)
+                .collect(),
+            None => world.map(String::as_str).collect(),
+        };
+        ids.into_iter().filter_map(|id| self.sg(id))
+    }
+
+    /// A Service's or Ingress's annotations.
+    pub fn annotations(&self, r: &ResourceRef) -> Option<&'w BTreeMap<String, String>> {
+        let kube = &self.world.kube;
+        match r {
+            ResourceRef::Service(k) => match self.overlay.and_then(|o| o.services.get(k)) {
+                Some(s) => Some(&s.meta.annotations),
+                None => kube.services.as_ref()?.get(k).map(|s| &s.meta.annotations),
+            },
+            ResourceRef::Ingress(k) => match self.overlay.and_then(|o| o.ingresses.get(k)) {
+                Some(i) => Some(&i.meta.annotations),
+                None => kube.ingresses.as_ref()?.get(k).map(|i| &i.meta.annotations),
+            },
+        }
     }
 
     /// A readable owner of a target: the node of an instance, the pod of an IP (else the node
     /// its ENI is attached to).
     pub fn target_owner(&self, id: &str, eni: Option<&str>) -> Option<String> {
+        let l = &self.lookups;
         if id.starts_with("i-") {
-            return self.node_of_instance.get(id).map(|n| short_node(n));
+            return l.node_of_instance.get(id).map(|n| short_node(n));
         }
-        if let Some(p) = self.pod_of_ip.get(id) {
+        if let Some(p) = l.pod_of_ip.get(id) {
             return Some(p.clone());
         }
-        let inst = self.instance_of_eni.get(eni?)?;
-        self.node_of_instance.get(inst).map(|n| short_node(n))
+        let inst = l.instance_of_eni.get(eni?)?;
+        l.node_of_instance.get(inst).map(|n| short_node(n))
     }
 }
 
