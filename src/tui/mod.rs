@@ -15,6 +15,7 @@ pub mod layout;
 pub mod live;
 pub mod logging;
 pub mod model;
+pub mod planning;
 pub mod runtime;
 pub mod source;
 pub mod state;

@@ -1,5 +1,6 @@
 //! Executes effects and answers with actions. The source (loads and applies) lives in one task
-//! that owns it; planning and view-model building run on blocking threads, off the UI task.
+//! that owns it; view-model building runs on blocking threads, off the UI task, and previews
+//! on the planning worker of the current world (see `planning`).
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -11,6 +12,7 @@ use super::action::{Action, Loaded};
 use super::bridge;
 use super::effect::Effect;
 use super::model;
+use super::planning::Planning;
 use super::source::{ApplyError, Follow, WorldSource};
 use crate::core::plan::Plan;
 use crate::world::World;
@@ -27,7 +29,8 @@ pub fn derive(world: World, at: SystemTime, context: Option<String>) -> Loaded {
     }
 }
 
-/// Plan an edit on a blocking thread (planning is CPU work; the UI task stays responsive).
+/// Plan an edit on a blocking thread, from scratch (planning is CPU work; the UI task stays
+/// responsive). The runtime plans on a warm planner instead; this serves [`execute`].
 pub async fn compute_plan(
     request: u64,
     world: Arc<World>,
@@ -120,28 +123,43 @@ async fn apply(source: &mut dyn WorldSource, request: u64, world: &World, plan: 
 }
 
 /// Hands effects to their executors. Source effects are queued to the task owning the source,
-/// so loads and applies never overlap; plans run concurrently. A following (live) source's
-/// control effects go straight to its handle, so a context switch never waits on an apply.
+/// so loads and applies never overlap; plans go to the planning worker, which every arriving
+/// world warms. A following (live) source's control effects go straight to its handle, so a
+/// context switch never waits on an apply.
 pub struct Runtime {
     source_jobs: UnboundedSender<Effect>,
-    actions: UnboundedSender<Action>,
+    planning: Arc<Planning>,
     follow: Option<Arc<dyn Follow>>,
 }
 
 impl Runtime {
     pub fn spawn(mut source: Box<dyn WorldSource>, actions: UnboundedSender<Action>) -> Self {
+        let planning = Arc::new(Planning::new(actions.clone()));
+        // Every action of the source passes here on its way to the app, so each world it
+        // delivers starts its planner before the user asks for a preview.
+        let (to_app, mut from_source) = unbounded_channel::<Action>();
+        let warm = Arc::clone(&planning);
+        tokio::spawn(async move {
+            while let Some(a) = from_source.recv().await {
+                if let Some(world) = arriving_world(&a) {
+                    warm.warm(world);
+                }
+                if actions.send(a).is_err() {
+                    break;
+                }
+            }
+        });
         let follow = source.follow();
         if let Some(f) = &follow {
-            f.attach(actions.clone());
+            f.attach(to_app.clone());
         }
         let (tx, mut rx) = unbounded_channel::<Effect>();
-        let out = actions.clone();
         tokio::spawn(async move {
             while let Some(effect) = rx.recv().await {
                 let span = tracing::info_span!("effect", kind = effect_name(&effect));
                 let answer = execute(source.as_mut(), effect).instrument(span).await;
                 if let Some(a) = answer
-                    && out.send(a).is_err()
+                    && to_app.send(a).is_err()
                 {
                     break;
                 }
@@ -149,7 +167,7 @@ impl Runtime {
         });
         Self {
             source_jobs: tx,
-            actions,
+            planning,
             follow,
         }
     }
@@ -174,16 +192,22 @@ impl Runtime {
                 request,
                 world,
                 edit,
-            } => {
-                let out = self.actions.clone();
-                tokio::spawn(async move {
-                    let _ = out.send(compute_plan(request, world, edit).await);
-                });
-            }
+            } => self.planning.plan(request, world, edit),
             other => {
                 let _ = self.source_jobs.send(other);
             }
         }
+    }
+}
+
+/// The world an action delivers (a load, an apply's result, a live update).
+fn arriving_world(a: &Action) -> Option<&Arc<World>> {
+    match a {
+        Action::WorldLoaded(l) | Action::LiveWorld { loaded: l, .. } => Some(&l.world),
+        Action::PlanApplied {
+            loaded: Some(l), ..
+        } => Some(&l.world),
+        _ => None,
     }
 }
 
