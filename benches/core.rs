@@ -1,6 +1,6 @@
 //! Benchmarks of the sans-IO core on generated worlds: world-file load, desired state, drift,
-//! an edit turned into a plan (with and without its exposure diff), reachability, the graph,
-//! the audit, and the whole start-up pipeline. `BENCHMARKS.md` records the numbers and the
+//! an edit turned into a plan (with and without its exposure diff, and as the TUI previews it),
+//! reachability, the graph, the audit, and the whole start-up pipeline. `BENCHMARKS.md` records the numbers and the
 //! commands.
 //!
 //! `cargo bench --bench core` (sizes: `LBSG_BENCH_SIZES=small,large,stretch`; default
@@ -19,9 +19,13 @@ use lbsg::core::desired::desired;
 use lbsg::core::graph::build_with;
 use lbsg::core::plan::apply::{apply_to_world, overlay_of};
 use lbsg::core::plan::drift::drift_of;
-use lbsg::core::plan::{Planner, drift, plan, plan_simple};
-use lbsg::core::reach::{WorldIndex, exposure, exposure_diff, exposure_with};
+use lbsg::core::plan::render::render_text;
+use lbsg::core::plan::{Edit, Planner, drift, plan, plan_simple};
+use lbsg::core::reach::{Exposure, WorldIndex, exposure, exposure_diff, exposure_with};
 use lbsg::devtools::worldgen::Size;
+use lbsg::tui::bridge::Previewer;
+use lbsg::tui::model::index::Index;
+use lbsg::world::World;
 use lbsg::world::file::load_str;
 
 use support::{edits, fixture, sizes};
@@ -169,6 +173,63 @@ fn exposure_diff_bench(c: &mut Criterion) {
     }
 }
 
+/// The TUI's preview of one edit (the plan with its exposure diff, the edited resource's chain
+/// before → after, the rendered text). `warm`: on a prepared previewer, what the TUI's planning
+/// worker does per preview (target: under 50 ms on the large world); `prepare`: what it does
+/// once per world. `whole-world`: the path previews took before the previewer (a planner per
+/// preview, a copy of the world with the plan applied, and the copy's whole exposure).
+fn preview_bench(c: &mut Criterion) {
+    for size in sizes() {
+        let f = fixture(size);
+        let warm = Previewer::new(&f.world);
+        let mut g = c.benchmark_group("preview");
+        tune(&mut g, size);
+        g.bench_function(BenchmarkId::new("prepare", size.name()), |b| {
+            b.iter(|| Previewer::new(black_box(&f.world)))
+        });
+        for (name, edit) in edits(&f.world) {
+            warm.preview(&edit).expect("the bench edits are valid");
+            g.bench_function(BenchmarkId::new(format!("warm/{name}"), size.name()), |b| {
+                b.iter(|| warm.preview(black_box(&edit)))
+            });
+            g.bench_function(
+                BenchmarkId::new(format!("whole-world/{name}"), size.name()),
+                |b| b.iter(|| whole_world_preview(black_box(&f.world), black_box(&edit))),
+            );
+        }
+        g.finish();
+    }
+}
+
+/// The preview as `tui::bridge::preview` computed it before the previewer (its output is
+/// compared with the previewer's in `src/tui/bridge_tests.rs`).
+fn whole_world_preview(world: &World, edit: &Edit) -> String {
+    let planner = Planner::new(world);
+    let plan = planner.plan(edit).unwrap();
+    let after = apply_to_world(world, &plan);
+    let mut lines = plan.exposure.lines();
+    if let Some(Edit::Annotations { resource, .. }) = &plan.edit {
+        let chain = |w: &World, e: &Exposure| {
+            let g = lbsg::tui::model::graph::build(&Index::new(w), e, resource);
+            format!(
+                "{} ({} reachable, {} blocked)",
+                g.exposure.text, g.reach.reachable, g.reach.blocked
+            )
+        };
+        let before = chain(world, planner.reach().exposure());
+        let after = chain(&after, &exposure(&after));
+        lines.push(if before == after {
+            format!("{resource}: {before} (unchanged)")
+        } else {
+            format!("{resource}: {before} → {after}")
+        });
+    }
+    if lines.is_empty() {
+        lines.push("no change in who can reach what".into());
+    }
+    render_text(world, &plan, &lines)
+}
+
 /// The reference planner (two full drifts of world copies), for comparison.
 fn plan_simple_bench(c: &mut Criterion) {
     for size in sizes() {
@@ -275,6 +336,7 @@ criterion_group!(
     drift_bench,
     plan_bench,
     planner_bench,
+    preview_bench,
     plan_simple_bench,
     exposure_diff_bench,
     reach_bench,
