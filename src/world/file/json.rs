@@ -13,10 +13,10 @@ use std::collections::HashSet;
 use super::located::{Entry, Node, Pos, Value};
 
 /// YAML refuses implicit keys longer than this; such a file takes the YAML path.
-const MAX_KEY: usize = 1024;
-const MAX_DEPTH: usize = 256;
+pub(super) const MAX_KEY: usize = 1024;
+pub(super) const MAX_DEPTH: usize = 256;
 /// The YAML reader's node limit (`located::MAX_NODES`).
-const MAX_NODES: usize = 20_000_000;
+pub(super) const MAX_NODES: usize = 20_000_000;
 
 /// The tree of a JSON document, or `None` when the YAML path must read it.
 pub(crate) fn parse(text: &str) -> Option<Node<'_>> {
@@ -35,6 +35,33 @@ pub(crate) fn parse(text: &str) -> Option<Node<'_>> {
     let root = p.value(0)?;
     p.ws()?;
     (p.i == p.b.len()).then_some(root)
+}
+
+/// A flow collection (`{…}` or `[…]`) written inside a block YAML document, at byte `i` of
+/// `text` (line `line`, which starts at byte `line_start`); with where it ends, as
+/// `(node, end, line, line_start)`. `None` when the YAML path must read it.
+pub(super) fn flow_value<'t>(
+    text: &'t str,
+    i: usize,
+    line: usize,
+    line_start: usize,
+    nodes: &mut usize,
+    depth: usize,
+) -> Option<(Node<'t>, usize, usize, usize)> {
+    let mut p = Reader {
+        text,
+        b: text.as_bytes(),
+        i,
+        line,
+        line_start,
+        nodes: *nodes,
+    };
+    if !matches!(p.peek()?, b'{' | b'[') {
+        return None;
+    }
+    let node = p.value(depth)?;
+    *nodes = p.nodes;
+    Some((node, p.i, p.line, p.line_start))
 }
 
 struct Reader<'t> {

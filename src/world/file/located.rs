@@ -108,7 +108,7 @@ impl<'t> Node<'t> {
 }
 
 /// Plain scalars that mean null in the YAML core schema.
-fn is_null_text(t: &str) -> bool {
+pub(crate) fn is_null_text(t: &str) -> bool {
     matches!(t, "" | "~" | "null" | "Null" | "NULL")
 }
 

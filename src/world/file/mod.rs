@@ -13,6 +13,7 @@
 //! entries keyed by prefix list id, and `cluster.account` holds the AWS account when known.
 
 mod aws;
+mod block;
 mod json;
 mod kube;
 pub(crate) mod located;
@@ -65,9 +66,10 @@ fn render(p: &Problem) -> String {
 
 /// Reads a world file from text. `origin` names it in errors (usually the file name).
 pub fn load_str(text: &str, origin: &str) -> Result<World, WorldFileError> {
-    // A JSON file takes the fast reader. What it does not accept, and every error, goes through
-    // the YAML reader, which locates problems; both build the same tree.
-    if let Some(root) = json::parse(text)
+    // JSON files and block YAML as kubectl and lbsg print it take fast readers. What they do
+    // not accept, and every error, goes through the YAML reader, which locates problems; all
+    // build the same tree.
+    if let Some(root) = json::parse(text).or_else(|| block::parse(text))
         && let Ok(world) = read_world(root)
     {
         return Ok(world);
@@ -75,7 +77,7 @@ pub fn load_str(text: &str, origin: &str) -> Result<World, WorldFileError> {
     load_yaml(text, origin)
 }
 
-/// [`load_str`] through the YAML reader only (the reference the JSON fast path is tested against).
+/// [`load_str`] through the YAML reader only (the reference the fast paths are tested against).
 pub(crate) fn load_yaml(text: &str, origin: &str) -> Result<World, WorldFileError> {
     let invalid = |problem| WorldFileError::Invalid {
         origin: origin.to_string(),
