@@ -73,7 +73,7 @@ pub fn rule_string(data: &[u8]) {
     let _ = rule.identity();
 }
 
-/// World files: loading (the JSON fast path must agree with the YAML reader, errors included),
+/// World files: loading (the fast paths must agree with the YAML reader, errors included),
 /// and for a file that loads, saving it and the desired state and drift of the world (the core
 /// must not panic on any world a file can describe).
 pub fn world_file(data: &[u8]) {
@@ -81,9 +81,9 @@ pub fn world_file(data: &[u8]) {
     let loaded = load_str(&text, "fuzz");
     let reference = load_yaml(&text, "fuzz");
     match (&loaded, &reference) {
-        (Ok(a), Ok(b)) => assert!(a == b, "the JSON fast path read another world"),
+        (Ok(a), Ok(b)) => assert!(a == b, "a fast path read another world"),
         (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
-        _ => panic!("the JSON fast path and the YAML reader disagree"),
+        _ => panic!("a fast path and the YAML reader disagree"),
     }
     let Ok(world) = loaded else {
         return;

@@ -8,6 +8,15 @@ use proptest::prelude::*;
 
 const DEMO: &str = include_str!("../../assets/demo/world.yaml");
 
+/// The demo as lbsg writes YAML (block style: the block fast path reads it).
+fn demo_block() -> &'static str {
+    static YAML: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    YAML.get_or_init(|| {
+        let w = lbsg::world::file::load_str(DEMO, "demo").unwrap();
+        lbsg::world::file::save_string(&w)
+    })
+}
+
 fn demo_json() -> &'static str {
     static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     JSON.get_or_init(|| {
@@ -59,14 +68,19 @@ proptest! {
 proptest! {
     #![proptest_config(cases(120))]
 
-    /// The demo world (as YAML, or as JSON for the fast path) with a few bytes overwritten,
-    /// removed or inserted, or cut short.
+    /// The demo world (as written by hand, as lbsg writes YAML, or as JSON: each reader's
+    /// input) with a few bytes overwritten, removed or inserted, or cut short.
     #[test]
     fn world_loader_takes_damaged_files(
-        json in any::<bool>(),
+        form in 0u8..3,
         edits in proptest::collection::vec((any::<usize>(), 0u8..4, any::<u8>()), 1..4)
     ) {
-        let mut data = if json { demo_json().as_bytes().to_vec() } else { DEMO.as_bytes().to_vec() };
+        let text = match form {
+            0 => DEMO,
+            1 => demo_block(),
+            _ => demo_json(),
+        };
+        let mut data = text.as_bytes().to_vec();
         for (at, op, byte) in edits {
             let at = at % data.len().max(1);
             match op {
@@ -90,6 +104,7 @@ proptest! {
 fn regressions() {
     world_file(DEMO.as_bytes());
     world_file(demo_json().as_bytes());
+    world_file(demo_block().as_bytes());
     for raw in [
         "tcp:443:::/0:v6 clients",
         "icmp:all:0.0.0.0/0",
