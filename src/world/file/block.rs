@@ -44,6 +44,7 @@ pub(crate) fn parse(text: &str) -> Option<Node<'_>> {
 /// have rules of their own (as does a byte order mark): those files take the YAML reader.
 fn printable(c: char) -> bool {
     matches!(c, '\n' | ' '..='~' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+        && c != '\u{feff}'
         || c >= '\u{10000}'
 }
 

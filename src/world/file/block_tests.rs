@@ -167,6 +167,8 @@ fn declines_what_yaml_might_read_differently() {
         "a: @x\n",
         "a: `x`\n",
         "a:\n- - x\n",
+        "\u{feff}a: 1\n",
+        "a: x\u{feff}y\n",
     ] {
         assert_eq!(agrees(text), Ok(false), "{text:?}");
     }
