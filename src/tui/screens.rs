@@ -339,3 +339,22 @@ fn a_frame_costs_the_visible_rows_not_all_rows() {
         "graph frame {graph:?}"
     );
 }
+
+/// A large target group's count is shown whole (`✓ 250/250`), not cut to the demo's width.
+#[test]
+fn reach_column_fits_large_counts() {
+    for (w, h) in SIZES {
+        let mut s = super::bench::table_state(3, w, h);
+        let mut data = (*s.data).clone();
+        data.resources[0].reach = super::model::graph::ReachCount {
+            reachable: 250,
+            blocked: 0,
+            unknown: 0,
+        };
+        data.resources[1].reach.reachable = 1000;
+        s.data = Arc::new(data);
+        let screen = format!("{}", draw(&s).backend());
+        assert!(screen.contains("✓ 250/250"), "{w}x{h}:\n{screen}");
+        assert!(screen.contains("✗ 1000/1001"), "{w}x{h}:\n{screen}");
+    }
+}

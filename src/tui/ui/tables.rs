@@ -94,6 +94,9 @@ pub fn resources(
     let (range, sel) = window(lv, layout::table_capacity(list));
     let wide = body.width >= 120;
     let g = &s.config.glyphs;
+    // REACH is as wide as its widest visible cell: a large target group's `✓ 250/250`
+    // would otherwise be cut to `✓ 250/`.
+    let mut reach_width = 6;
     let rows: Vec<Row> = lv.cursor.keys[range]
         .iter()
         .filter_map(|k| d.resource(k))
@@ -144,11 +147,13 @@ pub fn resources(
                 r.exposure.text.clone(),
                 exposure(skin, r.exposure.level),
             )));
+            reach_width = reach_width.max(reach.width());
             cells.push(Cell::from(Line::from(reach)));
             cells.push(Cell::from(Line::from(badges)));
             Row::new(cells)
         })
         .collect();
+    let reach_width = Constraint::Length(u16::try_from(reach_width.min(16)).unwrap_or(16));
     let (header, widths) = if wide {
         (
             vec![
@@ -168,7 +173,7 @@ pub fn resources(
                 Constraint::Min(20),
                 Constraint::Length(8),
                 Constraint::Length(28),
-                Constraint::Length(6),
+                reach_width,
                 Constraint::Length(16),
             ],
         )
@@ -189,7 +194,7 @@ pub fn resources(
                 Constraint::Length(13),
                 Constraint::Length(8),
                 Constraint::Min(16),
-                Constraint::Length(6),
+                reach_width,
                 Constraint::Length(8),
             ],
         )
