@@ -64,11 +64,7 @@ impl<'t> Reader<'t> {
     }
 
     fn pos(&self) -> Pos {
-        let narrow = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
-        Pos {
-            line: narrow(self.line),
-            column: narrow(self.i - self.line_start + 1),
-        }
+        json::pos_at(self.line, self.i, self.line_start)
     }
 
     fn count(&mut self, depth: usize) -> Option<()> {
@@ -423,25 +419,7 @@ impl<'t> Reader<'t> {
                     if out.is_none() {
                         out = Some(self.text.get(start..self.i)?.to_string());
                     }
-                    let c = *self.b.get(self.i + 1)?;
-                    self.i += 2;
-                    let ch = match c {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let hex = self.text.get(self.i..self.i + 4)?;
-                            self.i += 4;
-                            // surrogate pairs: the YAML reader's business
-                            char::from_u32(u32::from_str_radix(hex, 16).ok()?)?
-                        }
-                        _ => return None,
-                    };
+                    let ch = json::escape(self.text, &mut self.i)?;
                     out.as_mut()?.push(ch);
                 }
                 _ => {

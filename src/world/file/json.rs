@@ -64,6 +64,38 @@ pub(super) fn flow_value<'t>(
     Some((node, p.i, p.line, p.line_start))
 }
 
+/// The escape at byte `i` of `text` (its backslash), JSON's set, which YAML reads the same;
+/// `i` moves past it. `None` for any other (and for surrogates, which YAML readers disagree on).
+pub(super) fn escape(text: &str, i: &mut usize) -> Option<char> {
+    let c = *text.as_bytes().get(*i + 1)?;
+    *i += 2;
+    Some(match c {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => {
+            let hex = text.get(*i..*i + 4)?;
+            *i += 4;
+            char::from_u32(u32::from_str_radix(hex, 16).ok()?)?
+        }
+        _ => return None,
+    })
+}
+
+/// The position of byte `i` on line `line`, which starts at byte `line_start`.
+pub(super) fn pos_at(line: usize, i: usize, line_start: usize) -> Pos {
+    let narrow = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+    Pos {
+        line: narrow(line),
+        column: narrow(i - line_start + 1),
+    }
+}
+
 struct Reader<'t> {
     text: &'t str,
     b: &'t [u8],
@@ -79,11 +111,7 @@ impl<'t> Reader<'t> {
     }
 
     fn pos(&self) -> Pos {
-        let narrow = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
-        Pos {
-            line: narrow(self.line),
-            column: narrow(self.i - self.line_start + 1),
-        }
+        pos_at(self.line, self.i, self.line_start)
     }
 
     /// Skip JSON whitespace; a tab (or anything YAML might read differently) gives up.
@@ -250,28 +278,7 @@ impl<'t> Reader<'t> {
                     self.i += 1;
                     return Some(Cow::Owned(out));
                 }
-                b'\\' => {
-                    self.i += 1;
-                    let c = self.peek()?;
-                    self.i += 1;
-                    out.push(match c {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let hex = self.text.get(self.i..self.i + 4)?;
-                            self.i += 4;
-                            // surrogate pairs: YAML readers disagree on them; take the YAML path
-                            char::from_u32(u32::from_str_radix(hex, 16).ok()?)?
-                        }
-                        _ => return None,
-                    });
-                }
+                b'\\' => out.push(escape(self.text, &mut self.i)?),
                 c if c < 0x20 => return None,
                 _ => {
                     // copy one UTF-8 character
