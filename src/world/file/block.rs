@@ -219,7 +219,8 @@ impl<'t> Reader<'t> {
         found
     }
 
-    /// A key and its `:`; plain keys are kept to the characters Kubernetes and AWS use.
+    /// A key and its `:`. A plain key starts with a letter, digit, `_`, `/` or `.` (what
+    /// Kubernetes and AWS keys start with) and holds no space.
     fn key(&mut self) -> Option<Cow<'t, str>> {
         let key = match self.peek()? {
             b'"' => self.double_quoted()?,
