@@ -102,6 +102,7 @@ pub async fn run(opts: Options) -> Result<(), String> {
         // the TUI runs: live progress and notes arrive as actions.)
         let mut next = Some(action);
         while let Some(a) = next {
+            runtime.observe(&a);
             for e in update::update(&mut state, a) {
                 runtime.run(e);
             }

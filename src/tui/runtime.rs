@@ -124,8 +124,8 @@ async fn apply(source: &mut dyn WorldSource, request: u64, world: &World, plan: 
 
 /// Hands effects to their executors. Source effects are queued to the task owning the source,
 /// so loads and applies never overlap; plans go to the planning worker, which every arriving
-/// world warms. A following (live) source's control effects go straight to its handle, so a
-/// context switch never waits on an apply.
+/// world warms ([`Runtime::observe`]). A following (live) source's control effects go straight
+/// to its handle, so a context switch never waits on an apply.
 pub struct Runtime {
     source_jobs: UnboundedSender<Effect>,
     planning: Arc<Planning>,
@@ -135,23 +135,9 @@ pub struct Runtime {
 impl Runtime {
     pub fn spawn(mut source: Box<dyn WorldSource>, actions: UnboundedSender<Action>) -> Self {
         let planning = Arc::new(Planning::new(actions.clone()));
-        // Every action of the source passes here on its way to the app, so each world it
-        // delivers starts its planner before the user asks for a preview.
-        let (to_app, mut from_source) = unbounded_channel::<Action>();
-        let warm = Arc::clone(&planning);
-        tokio::spawn(async move {
-            while let Some(a) = from_source.recv().await {
-                if let Some(world) = arriving_world(&a) {
-                    warm.warm(world);
-                }
-                if actions.send(a).is_err() {
-                    break;
-                }
-            }
-        });
         let follow = source.follow();
         if let Some(f) = &follow {
-            f.attach(to_app.clone());
+            f.attach(actions.clone());
         }
         let (tx, mut rx) = unbounded_channel::<Effect>();
         tokio::spawn(async move {
@@ -159,7 +145,7 @@ impl Runtime {
                 let span = tracing::info_span!("effect", kind = effect_name(&effect));
                 let answer = execute(source.as_mut(), effect).instrument(span).await;
                 if let Some(a) = answer
-                    && to_app.send(a).is_err()
+                    && actions.send(a).is_err()
                 {
                     break;
                 }
@@ -169,6 +155,16 @@ impl Runtime {
             source_jobs: tx,
             planning,
             follow,
+        }
+    }
+
+    /// Called with every action before the app reduces it: a world that arrives (a load, an
+    /// apply's result, a live update) starts its planner, so the first preview of it is fast.
+    /// (Here rather than on the way from the source, where an extra hop would let the source
+    /// run ahead of what the app has been given.)
+    pub fn observe(&self, action: &Action) {
+        if let Some(world) = arriving_world(action) {
+            self.planning.warm(world);
         }
     }
 

@@ -61,6 +61,8 @@ impl App {
     }
 
     fn act(&mut self, a: Action) {
+        // as the app does: an arriving world starts its planner
+        self.runtime.observe(&a);
         for e in update::update(&mut self.state, a) {
             self.runtime.run(e);
         }
