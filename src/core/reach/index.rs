@@ -401,36 +401,12 @@ mod tests {
                 .map(|(i, _)| *i)
                 .collect()
         };
-        let sel = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        let mut selectors: Vec<BTreeMap<String, String>> = world
-            .kube
-            .target_group_bindings
-            .iter()
-            .flat_map(|m| m.values())
-            .map(|b| b.node_selector.clone())
-            .collect();
-        let pinned = selectors.iter().filter(|s| !s.is_empty()).count();
-        assert!(pinned > 0, "the generator pins some bindings");
-        selectors.extend([
-            sel(&[]),
-            sel(&[("topology.kubernetes.io/zone", "us-east-1b")]),
-            sel(&[
-                ("topology.kubernetes.io/zone", "us-east-1b"),
-                ("eks.amazonaws.com/nodegroup", "ng-0-managed"),
-            ]),
-            sel(&[("eks.amazonaws.com/nodegroup", "no-such-group")]),
-            sel(&[("no-such-label", "x")]),
-        ]);
+        let selectors = crate::core::lbc::target::node_index::probe_selectors(&world);
         for s in &selectors {
             assert_eq!(idx.registrable_matching(s), scan(s), "{s:?}");
         }
         assert_eq!(
-            idx.registrable_matching(&sel(&[])).len(),
+            idx.registrable_matching(&BTreeMap::new()).len(),
             idx.registrable_nodes().len()
         );
         assert!(

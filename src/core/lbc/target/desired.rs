@@ -490,29 +490,7 @@ mod eligible_tests {
     fn the_label_index_finds_what_a_scan_of_every_node_finds() {
         let world = generate(&GenSpec::new(11, Size::Small, 0.0)).unwrap().world;
         let index = eligible_nodes(&world).unwrap();
-        let mut selectors: Vec<BTreeMap<String, String>> = world
-            .kube
-            .target_group_bindings
-            .iter()
-            .flat_map(|m| m.values())
-            .map(|b| b.node_selector.clone())
-            .collect();
-        assert!(selectors.iter().any(|s| !s.is_empty()));
-        let sel = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        selectors.extend([
-            sel(&[]),
-            sel(&[("topology.kubernetes.io/zone", "us-east-1a")]),
-            sel(&[
-                ("topology.kubernetes.io/zone", "us-east-1a"),
-                ("eks.amazonaws.com/nodegroup", "ng-1-managed"),
-            ]),
-            sel(&[("missing", "label")]),
-        ]);
+        let selectors = super::super::node_index::probe_selectors(&world);
         let names = |nodes: Vec<&crate::world::Node>| -> Vec<String> {
             nodes.iter().map(|n| n.meta.name.clone()).collect()
         };

@@ -48,3 +48,41 @@ impl<'w, K: Copy> NodesByLabel<'w, K> {
             .collect()
     }
 }
+
+/// Selectors to test a node-by-label index against a scan of every node: each binding's of
+/// `world` (a generated world pins some), then edge cases: none, a zone, a zone and a node
+/// group (third from last), and labels no node carries.
+#[cfg(test)]
+pub(crate) fn probe_selectors(world: &crate::world::World) -> Vec<BTreeMap<String, String>> {
+    let mut selectors: Vec<BTreeMap<String, String>> = world
+        .kube
+        .target_group_bindings
+        .iter()
+        .flat_map(|m| m.values())
+        .map(|b| b.node_selector.clone())
+        .collect();
+    let pinned = selectors.iter().filter(|s| !s.is_empty()).count();
+    assert!(pinned > 0, "the generator pins some bindings");
+    let sel = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    selectors.extend([
+        sel(&[]),
+        sel(&[("topology.kubernetes.io/zone", "us-east-1a")]),
+        sel(&[
+            ("topology.kubernetes.io/zone", "us-east-1a"),
+            ("eks.amazonaws.com/nodegroup", "ng-1-managed"),
+        ]),
+        sel(&[("topology.kubernetes.io/zone", "us-east-1b")]),
+        sel(&[
+            ("topology.kubernetes.io/zone", "us-east-1b"),
+            ("eks.amazonaws.com/nodegroup", "ng-0-managed"),
+        ]),
+        sel(&[("eks.amazonaws.com/nodegroup", "no-such-group")]),
+        sel(&[("no-such-label", "x")]),
+    ]);
+    selectors
+}
